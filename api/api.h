@@ -1,0 +1,37 @@
+/*
+ * The REST API: an evhttp server on the shared event loop, routing
+ * /api/ivr/... to one handler file per resource family. Every response is
+ * JSON; every request carries "Authorization: Bearer TOKEN".
+ */
+#ifndef IVRD_API_H
+#define IVRD_API_H
+
+#include <jansson.h>
+
+struct event_base;
+struct conf;
+struct store;
+struct api;
+
+/*
+ * Binds conf->api_listen and serves on base. NULL with *err (owned by the
+ * caller) when the address cannot be bound. store and conf are borrowed
+ * and must outlive the api.
+ */
+struct api	*api_new(struct event_base *base, struct store *store,
+		    const struct conf *conf, char **err);
+void		 api_free(struct api *api);
+/* The bound address, "127.0.0.1:PORT" (borrowed). */
+const char	*api_address(const struct api *api);
+/* Applies the settings a SIGHUP may change (body limit, token policy). */
+void		 api_reconfigure(struct api *api, const struct conf *conf);
+
+/*
+ * Validates doc (borrowed) as a new flow of tenant and stores it, exactly
+ * as POST /api/ivr/flows does. 0 on success; -1 with *err (owned by the
+ * caller) holding every problem, one per line. Used by `ivrd flow import`.
+ */
+int		 api_flow_import(struct store *store, json_t *doc,
+		    const char *tenant, char **err);
+
+#endif

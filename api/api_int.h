@@ -1,0 +1,58 @@
+/* Shared between the files of api/ only. */
+#ifndef IVRD_API_INT_H
+#define IVRD_API_INT_H
+
+#include <sys/queue.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "store/store.h"
+
+#define API_PREFIX	"/api/ivr"
+#define API_MAX_SEGS	8
+
+struct api;
+
+/* One request being served: what the router learned about it. */
+struct api_req {
+	struct evhttp_request	*req;
+	struct api		*api;
+	struct store		*store;
+	struct store_principal	 who;		/* admin: who.admin = 1 */
+	const char		*seg[API_MAX_SEGS];	/* decoded path segments */
+	int			 nseg;
+	struct evkeyvalq	 query;
+};
+
+/* Sends doc (stolen) with status; Content-Type application/json. */
+void	api_reply(struct api_req *r, int status, json_t *doc);
+/* Sends {"error": msg} with status. */
+void	api_error(struct api_req *r, int status, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Sends preformatted JSON text with status. */
+void	api_reply_text(struct api_req *r, int status, const char *json,
+	    size_t len);
+/*
+ * Parses the body as a JSON object. NULL after replying with the error
+ * (empty, malformed with line and column, not an object).
+ */
+json_t	*api_body_object(struct api_req *r);
+/* A query parameter, or NULL (borrowed). */
+const char *api_query(struct api_req *r, const char *name);
+/*
+ * The tenant the request acts on: its token's, or for an admin token the
+ * ?tenant= parameter (NULL = every tenant).
+ */
+const char *api_scope_tenant(struct api_req *r);
+
+/* Handlers (api/flows.c, api/status.c). */
+void	api_flows_list(struct api_req *r);
+void	api_flows_create(struct api_req *r);
+void	api_flow_get(struct api_req *r);
+void	api_flow_put(struct api_req *r);
+void	api_flow_delete(struct api_req *r);
+void	api_status(struct api_req *r);
+
+#endif

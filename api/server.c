@@ -1,0 +1,416 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "api/api.h"
+#include "api/api_int.h"
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+
+struct api {
+	struct evhttp			*http;
+	struct evhttp_bound_socket	*bound;
+	struct store			*store;
+	long				 max_body;
+	int				 loopback_no_token;
+	char				 address[64];
+};
+
+/*
+ * The routes. A pattern segment ":x" matches any one path segment.
+ * Methods of a path are listed together so a wrong one gets 405 + Allow.
+ */
+struct api_route {
+	const char	*pattern[API_MAX_SEGS];
+	struct {
+		enum evhttp_cmd_type	 method;
+		void			(*handler)(struct api_req *);
+	} methods[4];
+};
+
+static const struct api_route routes[] = {
+	{ { "flows" }, {
+		{ EVHTTP_REQ_GET, api_flows_list },
+		{ EVHTTP_REQ_POST, api_flows_create } } },
+	{ { "flows", ":id" }, {
+		{ EVHTTP_REQ_GET, api_flow_get },
+		{ EVHTTP_REQ_PUT, api_flow_put },
+		{ EVHTTP_REQ_DELETE, api_flow_delete } } },
+	{ { "status" }, {
+		{ EVHTTP_REQ_GET, api_status } } },
+};
+
+static void	api_dispatch(struct evhttp_request *, void *);
+
+struct api *
+api_new(struct event_base *base, struct store *store, const struct conf *conf,
+    char **err)
+{
+	struct api *api = xcalloc(1, sizeof(*api));
+	int fd;
+
+	fd = listen_socket(conf->api_listen, api->address,
+	    sizeof(api->address), err);
+	if (fd == -1) {
+		free(api);
+		return NULL;
+	}
+	if ((api->http = evhttp_new(base)) == NULL)
+		fatalx("evhttp_new failed");
+	api->store = store;
+	evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+	evhttp_set_max_headers_size(api->http, 16384);
+	evhttp_set_timeout(api->http, 30);
+	evhttp_set_gencb(api->http, api_dispatch, api);
+	api_reconfigure(api, conf);
+	api->bound = evhttp_accept_socket_with_handle(api->http, fd);
+	if (api->bound == NULL) {
+		xasprintf(err, "cannot serve on %s", api->address);
+		close(fd);
+		api_free(api);
+		return NULL;
+	}
+	log_info("api: listening on http://%s" API_PREFIX, api->address);
+	return api;
+}
+
+void
+api_free(struct api *api)
+{
+	if (api == NULL)
+		return;
+	if (api->http != NULL)
+		evhttp_free(api->http);
+	free(api);
+}
+
+const char *
+api_address(const struct api *api)
+{
+	return api->address;
+}
+
+void
+api_reconfigure(struct api *api, const struct conf *conf)
+{
+	api->max_body = conf->max_body_bytes;
+	api->loopback_no_token = conf->api_loopback_no_token;
+	/*
+	 * libevent answers bodies over its own limit with an HTML page, so
+	 * its limit sits well above ours: anything between the two gets our
+	 * JSON 413, and memory per connection stays bounded.
+	 */
+	evhttp_set_max_body_size(api->http, (ev_ssize_t)conf->max_body_bytes * 4);
+}
+
+static const char *
+status_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+void
+api_reply_text(struct api_req *r, int status, const char *json, size_t len)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+	struct evbuffer *body = evhttp_request_get_output_buffer(r->req);
+
+	evhttp_add_header(out, "Content-Type", "application/json");
+	evhttp_add_header(out, "Cache-Control", "no-store");
+	evbuffer_add(body, json, len);
+	evbuffer_add(body, "\n", 1);
+	evhttp_send_reply(r->req, status, status_reason(status), NULL);
+}
+
+void
+api_reply(struct api_req *r, int status, json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_ENSURE_ASCII);
+
+	if (text == NULL)
+		fatalx("json_dumps failed");
+	api_reply_text(r, status, text, strlen(text));
+	free(text);
+	json_decref(doc);
+}
+
+void
+api_error(struct api_req *r, int status, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatalx("out of memory");
+	va_end(ap);
+	api_reply(r, status, json_pack("{s:s}", "error", msg));
+	free(msg);
+}
+
+json_t *
+api_body_object(struct api_req *r)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+	size_t len = evbuffer_get_length(in);
+	json_error_t jerr;
+	json_t *doc;
+
+	if (len == 0) {
+		api_error(r, 400, "request body is empty: a JSON object is "
+		    "expected");
+		return NULL;
+	}
+	doc = json_loadb((const char *)evbuffer_pullup(in, -1), len,
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (doc == NULL) {
+		api_error(r, 400, "malformed JSON at line %d, column %d: %s",
+		    jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		api_error(r, 400, "request body must be a JSON object");
+		return NULL;
+	}
+	return doc;
+}
+
+const char *
+api_query(struct api_req *r, const char *name)
+{
+	return evhttp_find_header(&r->query, name);
+}
+
+const char *
+api_scope_tenant(struct api_req *r)
+{
+	if (!r->who.admin)
+		return r->who.tenant;
+	return api_query(r, "tenant");
+}
+
+static int
+peer_is_loopback(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	char *addr = NULL;
+	ev_uint16_t port;
+
+	if (conn == NULL)
+		return 0;
+	evhttp_connection_get_peer(conn, &addr, &port);
+	return addr != NULL && (strncmp(addr, "127.", 4) == 0 ||
+	    strcmp(addr, "::1") == 0 || strncmp(addr, "::ffff:127.", 11) == 0);
+}
+
+/* Who the request acts for; 0, or -1 after replying 401. */
+static int
+authenticate(struct api_req *r)
+{
+	const char *auth = evhttp_find_header(
+	    evhttp_request_get_input_headers(r->req), "Authorization");
+	struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+
+	if (auth == NULL && r->api->loopback_no_token &&
+	    peer_is_loopback(r->req)) {
+		r->who.admin = 1;
+		return 0;
+	}
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
+		evhttp_add_header(out, "WWW-Authenticate", "Bearer");
+		api_error(r, 401, "missing credentials: send 'Authorization: "
+		    "Bearer TOKEN' (create one with 'ivrd token create')");
+		return -1;
+	}
+	auth += 7;
+	while (*auth == ' ')
+		auth++;
+	switch (store_token_check(r->store, auth, &r->who)) {
+	case STORE_OK:
+		return 0;
+	case STORE_NOTFOUND:
+		evhttp_add_header(out, "WWW-Authenticate",
+		    "Bearer error=\"invalid_token\"");
+		api_error(r, 401, "invalid or revoked token");
+		return -1;
+	default:
+		api_error(r, 500, "cannot check the token: store error");
+		return -1;
+	}
+}
+
+static const char *
+method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	default: return "?";
+	}
+}
+
+static int
+route_matches(const struct api_route *route, struct api_req *r)
+{
+	int i;
+
+	for (i = 0; i < API_MAX_SEGS && route->pattern[i] != NULL; i++) {
+		if (i >= r->nseg)
+			return 0;
+		if (route->pattern[i][0] != ':' &&
+		    strcmp(route->pattern[i], r->seg[i]) != 0)
+			return 0;
+	}
+	return i == r->nseg;
+}
+
+static void
+route(struct api_req *r)
+{
+	enum evhttp_cmd_type method = evhttp_request_get_command(r->req);
+	const struct api_route *found = NULL;
+	char allow[64] = "";
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (route_matches(&routes[i], r)) {
+			found = &routes[i];
+			break;
+		}
+	if (found == NULL) {
+		api_error(r, 404, "no such endpoint: %s %s",
+		    method_name(method), evhttp_request_get_uri(r->req));
+		return;
+	}
+	for (int i = 0; i < 4 && found->methods[i].handler != NULL; i++) {
+		if (found->methods[i].method == method) {
+			if ((method == EVHTTP_REQ_POST ||
+			    method == EVHTTP_REQ_PUT) &&
+			    (long)evbuffer_get_length(
+			    evhttp_request_get_input_buffer(r->req)) >
+			    r->api->max_body) {
+				api_error(r, 413, "request body is larger than "
+				    "%ld bytes (max_body_bytes)",
+				    r->api->max_body);
+				return;
+			}
+			found->methods[i].handler(r);
+			return;
+		}
+		snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow),
+		    "%s%s", allow[0] ? ", " : "",
+		    method_name(found->methods[i].method));
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow",
+	    allow);
+	api_error(r, 405, "method %s is not allowed here; allowed: %s",
+	    method_name(method), allow);
+}
+
+/* Splits path (after the prefix) into decoded segments; -1 if invalid. */
+static int
+split_path(struct api_req *r, const char *path, char **owned)
+{
+	const char *p = path;
+
+	r->nseg = 0;
+	while (*p != '\0') {
+		const char *end;
+		size_t declen;
+		char *raw, *dec;
+
+		if (*p++ != '/')
+			return -1;
+		if (*p == '\0')
+			break;		/* one trailing slash is fine */
+		end = strchr(p, '/');
+		if (end == NULL)
+			end = p + strlen(p);
+		if (r->nseg == API_MAX_SEGS || end == p)
+			return -1;
+		raw = xstrndup(p, (size_t)(end - p));
+		dec = evhttp_uridecode(raw, 0, &declen);
+		free(raw);
+		if (dec == NULL)
+			fatalx("out of memory");
+		owned[r->nseg] = dec;
+		r->seg[r->nseg++] = dec;
+		if (strlen(dec) != declen)
+			return -1;	/* a %00 inside */
+		p = end;
+	}
+	return 0;
+}
+
+static void
+api_dispatch(struct evhttp_request *req, void *arg)
+{
+	struct api *api = arg;
+	struct api_req r;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	char *owned[API_MAX_SEGS] = { NULL };
+	size_t plen = strlen(API_PREFIX);
+
+	memset(&r, 0, sizeof(r));
+	r.req = req;
+	r.api = api;
+	r.store = api->store;
+	TAILQ_INIT(&r.query);
+
+	if (path == NULL || strncmp(path, API_PREFIX, plen) != 0 ||
+	    (path[plen] != '/' && path[plen] != '\0')) {
+		api_error(&r, 404, "no such endpoint: %s (the API lives under "
+		    API_PREFIX ")", evhttp_request_get_uri(req));
+		goto done;
+	}
+	if (split_path(&r, path + plen, owned) == -1) {
+		api_error(&r, 404, "no such endpoint: %s",
+		    evhttp_request_get_uri(req));
+		goto done;
+	}
+	if (query != NULL && evhttp_parse_query_str(query, &r.query) == -1) {
+		api_error(&r, 400, "malformed query string");
+		goto done;
+	}
+	if (authenticate(&r) == -1)
+		goto done;
+	route(&r);
+done:
+	evhttp_clear_headers(&r.query);
+	for (int i = 0; i < API_MAX_SEGS; i++)
+		free(owned[i]);
+}

@@ -1,0 +1,33 @@
+#include "config.h"
+
+#include <time.h>
+
+#include "api/api_int.h"
+#include "util.h"
+
+/*
+ * GET /api/ivr/status. The tts and wazo sections report "not configured"
+ * until those subsystems exist; the shape is already the seed's.
+ */
+void
+api_status(struct api_req *r)
+{
+	char now[ISO8601_LEN];
+	long total = 0, active = 0;
+
+	if (store_flow_count(r->store, api_scope_tenant(r), &total,
+	    &active) != STORE_OK) {
+		api_error(r, 500, "store error while counting flows");
+		return;
+	}
+	iso8601_utc(time(NULL), now);
+	api_reply(r, 200, json_pack("{s:{s:{s:b, s:s}, s:{s:b, s:s, s:[]}},"
+	    " s:{s:b, s:s}, s:{s:I, s:I, s:I}, s:s}",
+	    "tts",
+	    "polly", "available", 0, "error", "not configured",
+	    "local", "available", 0, "error", "not configured", "engines",
+	    "wazo", "available", 0, "error", "not configured",
+	    "flows", "total", (json_int_t)total, "active", (json_int_t)active,
+	    "inactive", (json_int_t)(total - active),
+	    "timestamp", now));
+}

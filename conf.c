@@ -1,0 +1,221 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/util.h>
+
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+
+enum conf_type { CONF_STRING, CONF_LONG, CONF_BOOL };
+
+struct conf_key {
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 offset;
+	const char	*def;
+	long		 min, max;	/* for CONF_LONG */
+};
+
+#define STR(f)	CONF_STRING, offsetof(struct conf, f)
+#define LNG(f)	CONF_LONG, offsetof(struct conf, f)
+#define BOOL(f)	CONF_BOOL, offsetof(struct conf, f)
+
+static const struct conf_key conf_keys[] = {
+	{ "api_listen",		STR(api_listen),	"127.0.0.1:5000", 0, 0 },
+	{ "agi_listen",		STR(agi_listen),	"127.0.0.1:4573", 0, 0 },
+	{ "data_dir",		STR(data_dir),		LOCALSTATEDIR "/lib/ivrd", 0, 0 },
+	{ "cache_dir",		STR(cache_dir),		LOCALSTATEDIR "/cache/ivrd/tts", 0, 0 },
+	{ "log_level",		STR(log_level),		"info", 0, 0 },
+	{ "log_target",		STR(log_target),	"syslog", 0, 0 },
+	{ "max_body_bytes",	LNG(max_body_bytes),	"1048576", 1024, 64L << 20 },
+	{ "api_loopback_without_token", BOOL(api_loopback_no_token), "no", 0, 0 },
+};
+#define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+const char *
+conf_default_path(void)
+{
+	return SYSCONFDIR "/ivrd/ivrd.conf";
+}
+
+void
+conf_defaults(struct conf *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	for (size_t i = 0; i < NKEYS; i++)
+		if (conf_set(conf, conf_keys[i].name, conf_keys[i].def,
+		    NULL) == -1)
+			fatalx("bad built-in default for %s", conf_keys[i].name);
+}
+
+void
+conf_clear(struct conf *conf)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (conf_keys[i].type == CONF_STRING) {
+			char **p = (char **)((char *)conf + conf_keys[i].offset);
+
+			free(*p);
+			*p = NULL;
+		}
+}
+
+int
+conf_set(struct conf *conf, const char *key, const char *value, char **err)
+{
+	const struct conf_key *k = NULL;
+	void *field;
+
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(conf_keys[i].name, key) == 0)
+			k = &conf_keys[i];
+	if (k == NULL) {
+		if (err)
+			xasprintf(err, "unknown key '%s'", key);
+		return -1;
+	}
+	field = (char *)conf + k->offset;
+	switch (k->type) {
+	case CONF_STRING:
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	case CONF_LONG: {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno || end == value || *end != '\0' || v < k->min ||
+		    v > k->max) {
+			if (err)
+				xasprintf(err, "%s must be an integer from %ld "
+				    "to %ld, not '%s'", key, k->min, k->max,
+				    value);
+			return -1;
+		}
+		*(long *)field = v;
+		return 0;
+	}
+	case CONF_BOOL:
+		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 ||
+		    strcmp(value, "1") == 0)
+			*(int *)field = 1;
+		else if (strcmp(value, "no") == 0 ||
+		    strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+			*(int *)field = 0;
+		else {
+			if (err)
+				xasprintf(err, "%s must be yes or no, not '%s'",
+				    key, value);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+int
+conf_load(struct conf *conf, const char *path, char **err)
+{
+	FILE *fp;
+	char line[4096];
+	int lineno = 0;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		xasprintf(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char *p, *eq, *key, *value, *why = NULL;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(fp)) {
+			xasprintf(err, "%s:%d: line too long", path, lineno);
+			goto fail;
+		}
+		if ((p = strchr(line, '#')) != NULL)
+			*p = '\0';
+		p = trim(line);
+		if (*p == '\0')
+			continue;
+		if ((eq = strchr(p, '=')) == NULL) {
+			xasprintf(err, "%s:%d: expected 'key = value'", path,
+			    lineno);
+			goto fail;
+		}
+		*eq = '\0';
+		key = trim(p);
+		value = trim(eq + 1);
+		if (conf_set(conf, key, value, &why) == -1) {
+			xasprintf(err, "%s:%d: %s", path, lineno, why);
+			free(why);
+			goto fail;
+		}
+	}
+	fclose(fp);
+	return 0;
+fail:
+	fclose(fp);
+	return -1;
+}
+
+static int
+check_listen(const char *key, const char *value, char **err)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+
+	if (evutil_parse_sockaddr_port(value, (struct sockaddr *)&ss,
+	    &len) == -1 || strchr(value, ':') == NULL) {
+		xasprintf(err, "%s: '%s' is not HOST:PORT (an IP address, "
+		    "[::1]:PORT for IPv6; port 0 picks a free port)", key,
+		    value);
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_check(const struct conf *conf, char **err)
+{
+	if (check_listen("api_listen", conf->api_listen, err) == -1 ||
+	    check_listen("agi_listen", conf->agi_listen, err) == -1)
+		return -1;
+	if (log_level_parse(conf->log_level) == -1) {
+		xasprintf(err, "log_level: '%s' is not one of error, warn, "
+		    "info, debug", conf->log_level);
+		return -1;
+	}
+	if (strcmp(conf->log_target, "stderr") != 0 &&
+	    strcmp(conf->log_target, "syslog") != 0) {
+		xasprintf(err, "log_target: '%s' is not stderr or syslog",
+		    conf->log_target);
+		return -1;
+	}
+	if (conf->data_dir[0] == '\0' || conf->cache_dir[0] == '\0') {
+		xasprintf(err, "data_dir and cache_dir must not be empty");
+		return -1;
+	}
+	return 0;
+}

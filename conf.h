@@ -1,0 +1,43 @@
+/*
+ * Configuration: one table of keys serves the config file, the
+ * command-line overrides and `ivrd -n`. The file is "key = value" lines,
+ * '#' starts a comment; contrib/ivrd.conf documents every key.
+ */
+#ifndef IVRD_CONF_H
+#define IVRD_CONF_H
+
+#include <stddef.h>
+
+struct conf {
+	char	*api_listen;		/* HOST:PORT, port 0 picks a free one */
+	char	*agi_listen;
+	char	*data_dir;		/* holds ivrd.sqlite */
+	char	*cache_dir;		/* TTS audio, readable by Asterisk */
+	char	*log_level;		/* error, warn, info, debug */
+	char	*log_target;		/* stderr, syslog */
+	long	 max_body_bytes;	/* larger request bodies get 413 */
+	int	 api_loopback_no_token;	/* token-less access from loopback */
+};
+
+/* Fills conf with the built-in defaults. */
+void	conf_defaults(struct conf *conf);
+void	conf_clear(struct conf *conf);
+
+/*
+ * Reads path into conf (keys absent from the file keep their value).
+ * 0 on success; -1 with *err (owned by the caller) naming the file, line
+ * and problem.
+ */
+int	conf_load(struct conf *conf, const char *path, char **err);
+
+/* Sets one key from its text form, as a file line would. */
+int	conf_set(struct conf *conf, const char *key, const char *value,
+	    char **err);
+
+/* Checks the values together (addresses parse, level known). */
+int	conf_check(const struct conf *conf, char **err);
+
+/* The default config file path (SYSCONFDIR/ivrd/ivrd.conf). */
+const char *conf_default_path(void);
+
+#endif

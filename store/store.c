@@ -1,0 +1,200 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store/store_int.h"
+#include "util.h"
+
+/*
+ * Migrations, applied in order; PRAGMA user_version is how many ran.
+ * Never edit one that has shipped: add a new one.
+ */
+static const char *const migrations[] = {
+	/* 1: flows and API tokens */
+	"CREATE TABLE flows ("
+	"  tenant TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'inactive'"
+	"    CHECK (status IN ('active', 'inactive')),"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL,"
+	"  doc TEXT NOT NULL,"
+	"  PRIMARY KEY (tenant, id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX flows_by_id ON flows (id);"
+	"CREATE TABLE api_tokens ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  tenant TEXT NOT NULL,"
+	"  admin INTEGER NOT NULL DEFAULT 0,"
+	"  hash BLOB NOT NULL,"
+	"  created_at TEXT NOT NULL,"
+	"  revoked_at TEXT"
+	");"
+	"CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (tenant, name)"
+	"  WHERE revoked_at IS NULL;",
+};
+#define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_FLOW_INSERT] = "INSERT INTO flows (tenant, id, status, created_at,"
+	    " updated_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_FLOW_UPDATE] = "UPDATE flows SET status = ?3, updated_at = ?5,"
+	    " doc = ?6 WHERE tenant = ?1 AND id = ?2",
+	[ST_FLOW_DELETE] = "DELETE FROM flows WHERE tenant = ?1 AND id = ?2",
+	[ST_FLOW_GET] = "SELECT tenant, id, status, created_at, updated_at, doc"
+	    " FROM flows WHERE tenant = ?1 AND id = ?2",
+	[ST_FLOW_GET_ANY] = "SELECT tenant, id, status, created_at, updated_at,"
+	    " doc FROM flows WHERE id = ?1 LIMIT 2",
+	[ST_FLOW_LIST] = "SELECT tenant, id, status, created_at, updated_at,"
+	    " doc FROM flows WHERE tenant = ?1 ORDER BY id",
+	[ST_FLOW_LIST_ALL] = "SELECT tenant, id, status, created_at,"
+	    " updated_at, doc FROM flows ORDER BY tenant, id",
+	[ST_FLOW_COUNT] = "SELECT count(*), count(*) FILTER (WHERE status ="
+	    " 'active') FROM flows WHERE tenant = ?1",
+	[ST_FLOW_COUNT_ALL] = "SELECT count(*), count(*) FILTER (WHERE status"
+	    " = 'active') FROM flows",
+	[ST_TOKEN_INSERT] = "INSERT INTO api_tokens (id, name, tenant, admin,"
+	    " hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_TOKEN_GET] = "SELECT tenant, admin, hash FROM api_tokens"
+	    " WHERE id = ?1 AND revoked_at IS NULL",
+	[ST_TOKEN_REVOKE] = "UPDATE api_tokens SET revoked_at = ?2"
+	    " WHERE (id = ?1 OR name = ?1) AND revoked_at IS NULL",
+	[ST_TOKEN_LIST] = "SELECT id, name, tenant, admin, created_at,"
+	    " revoked_at FROM api_tokens ORDER BY created_at, id",
+};
+
+static int
+exec_sql(struct store *store, const char *sql, char **err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(store->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		xasprintf(err, "%s: %s", store->path, msg ? msg :
+		    sqlite3_errmsg(store->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+migrate(struct store *store, char **err)
+{
+	int version = store_schema_version(store);
+
+	if (version > NMIGRATIONS) {
+		xasprintf(err, "%s: schema version %d is newer than this ivrd "
+		    "knows (%d); upgrade ivrd", store->path, version,
+		    NMIGRATIONS);
+		return -1;
+	}
+	for (; version < NMIGRATIONS; version++) {
+		char pragma[64];
+
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d;",
+		    version + 1);
+		if (exec_sql(store, "BEGIN IMMEDIATE;", err) == -1)
+			return -1;
+		if (exec_sql(store, migrations[version], err) == -1 ||
+		    exec_sql(store, pragma, err) == -1 ||
+		    exec_sql(store, "COMMIT;", err) == -1) {
+			char *ignored = NULL;
+
+			exec_sql(store, "ROLLBACK;", &ignored);
+			free(ignored);
+			return -1;
+		}
+		log_info("store: migrated %s to schema version %d",
+		    store->path, version + 1);
+	}
+	return 0;
+}
+
+struct store *
+store_open(const char *path, char **err)
+{
+	struct store *store = xcalloc(1, sizeof(*store));
+
+	store->path = xstrdup(path);
+	if (sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		xasprintf(err, "%s: %s", path, store->db ?
+		    sqlite3_errmsg(store->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(store->db, 5000);
+	if (exec_sql(store, "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = NORMAL;"
+	    "PRAGMA foreign_keys = ON;", err) == -1)
+		goto fail;
+	if (migrate(store, err) == -1)
+		goto fail;
+	for (int i = 0; i < ST_COUNT; i++)
+		if (sqlite3_prepare_v3(store->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &store->stmt[i], NULL) !=
+		    SQLITE_OK) {
+			xasprintf(err, "%s: preparing statement %d: %s", path,
+			    i, sqlite3_errmsg(store->db));
+			goto fail;
+		}
+	return store;
+fail:
+	store_close(store);
+	return NULL;
+}
+
+void
+store_close(struct store *store)
+{
+	if (store == NULL)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(store->stmt[i]);
+	if (store->db != NULL)
+		sqlite3_close(store->db);	/* checkpoints the WAL */
+	free(store->path);
+	free(store);
+}
+
+int
+store_schema_version(struct store *store)
+{
+	sqlite3_stmt *st;
+	int version = -1;
+
+	if (sqlite3_prepare_v2(store->db, "PRAGMA user_version", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return version;
+}
+
+sqlite3_stmt *
+store_stmt(struct store *store, enum store_stmt which)
+{
+	sqlite3_stmt *st = store->stmt[which];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+enum store_res
+store_fail(struct store *store, const char *what)
+{
+	log_warnx("store: %s: %s", what, sqlite3_errmsg(store->db));
+	return STORE_ERR;
+}
+
+char *
+store_col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return xstrdup(s ? (const char *)s : "");
+}

@@ -1,0 +1,94 @@
+/*
+ * The SQLite store: one file, WAL, foreign keys, migrations at open.
+ * Durability: synchronous=NORMAL in WAL mode, so a committed write
+ * survives the daemon being killed (the OS keeps it); only a power loss
+ * may drop the last transactions.
+ *
+ * No sqlite type or code leaves this module: results are enum store_res,
+ * strings owned as documented, or jansson values.
+ */
+#ifndef IVRD_STORE_H
+#define IVRD_STORE_H
+
+#include <jansson.h>
+
+struct store;
+
+enum store_res {
+	STORE_OK,
+	STORE_NOTFOUND,
+	STORE_CONFLICT,		/* the key exists already */
+	STORE_AMBIGUOUS,	/* several tenants hold that flow id */
+	STORE_ERR
+};
+
+/* Opens (creating) the store at path and migrates it; *err owned by caller. */
+struct store	*store_open(const char *path, char **err);
+void		 store_close(struct store *store);
+/* The schema version after migrations. */
+int		 store_schema_version(struct store *store);
+
+/* --- flows (store/flows.c) ---------------------------------------- */
+
+/*
+ * A stored flow: doc is its full API representation (the normalised
+ * flow plus status, created_at, updated_at) as JSON text.
+ */
+struct store_flow {
+	char	*tenant;
+	char	*id;
+	char	*status;
+	char	*created_at;
+	char	*updated_at;
+	char	*doc;
+};
+void	store_flow_clear(struct store_flow *flow);
+
+enum store_res store_flow_insert(struct store *store,
+		    const struct store_flow *flow);
+/* Replaces doc, status and updated_at of (tenant, id). */
+enum store_res store_flow_update(struct store *store,
+		    const struct store_flow *flow);
+enum store_res store_flow_delete(struct store *store, const char *tenant,
+		    const char *id);
+/*
+ * Finds flow id in tenant, or in any tenant when tenant is NULL
+ * (STORE_AMBIGUOUS if more than one has it). Fills *out (caller clears).
+ */
+enum store_res store_flow_get(struct store *store, const char *tenant,
+		    const char *id, struct store_flow *out);
+/*
+ * Calls cb for each flow of tenant (all tenants when NULL), ordered by
+ * tenant then id; cb borrows the flow. A non-zero return from cb stops.
+ */
+enum store_res store_flow_each(struct store *store, const char *tenant,
+		    int (*cb)(const struct store_flow *, void *), void *arg);
+/* Counts flows of tenant (all when NULL) by status. */
+enum store_res store_flow_count(struct store *store, const char *tenant,
+		    long *total, long *active);
+
+/* --- API tokens (store/tokens.c) ---------------------------------- */
+
+/* Who a request acts for. tenant is NULL for an admin token. */
+struct store_principal {
+	char	 token_id[16];
+	char	 tenant[72];
+	int	 admin;
+};
+
+/*
+ * Creates a token and returns its secret text once in *token (owned by
+ * caller); only its SHA-256 is stored. STORE_CONFLICT when the tenant
+ * already has a live token of that name.
+ */
+enum store_res store_token_create(struct store *store, const char *tenant,
+		    const char *name, int admin, char **token);
+/* STORE_OK and *who filled when token is live; STORE_NOTFOUND otherwise. */
+enum store_res store_token_check(struct store *store, const char *token,
+		    struct store_principal *who);
+/* Revokes by token id or by name. */
+enum store_res store_token_revoke(struct store *store, const char *id_or_name);
+/* A new array of {id, name, tenant, admin, created_at, revoked_at}. */
+json_t		*store_token_list(struct store *store);
+
+#endif
