@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/util.h>
+#include <sys/socket.h>
 
 #include "conf.h"
 #include "log.h"
@@ -184,10 +184,9 @@ static int
 check_listen(const char *key, const char *value, char **err)
 {
 	struct sockaddr_storage ss;
-	int len = sizeof(ss);
+	socklen_t len;
 
-	if (evutil_parse_sockaddr_port(value, (struct sockaddr *)&ss,
-	    &len) == -1 || strchr(value, ':') == NULL) {
+	if (parse_hostport(value, &ss, &len) == -1) {
 		xasprintf(err, "%s: '%s' is not HOST:PORT (an IP address, "
 		    "[::1]:PORT for IPv6; port 0 picks a free port)", key,
 		    value);

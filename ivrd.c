@@ -148,6 +148,11 @@ cmd_token(struct store *store, int argc, char **argv)
 			fprintf(stderr, "ivrd: no live token with id or name "
 			    "'%s'\n", argv[2]);
 			return 1;
+		case STORE_AMBIGUOUS:
+			fprintf(stderr, "ivrd: several live tokens are named "
+			    "'%s'; revoke by id ('ivrd token list' shows "
+			    "them)\n", argv[2]);
+			return 1;
 		default:
 			return 1;
 		}
@@ -386,9 +391,11 @@ main(int argc, char **argv)
 		conf_clear(&d.conf);
 		return 0;
 	}
+	/* Subcommands print their result; their logs are warnings only. */
 	log_init(o.foreground || argc > 0 ||
 	    strcmp(d.conf.log_target, "stderr") == 0,
-	    o.verbose ? LOG_LEVEL_DEBUG : log_level_parse(d.conf.log_level));
+	    o.verbose ? LOG_LEVEL_DEBUG : argc > 0 ? LOG_LEVEL_WARN :
+	    log_level_parse(d.conf.log_level));
 	d.store = open_store(&d.conf);
 
 	if (argc > 0 && strcmp(argv[0], "token") == 0)

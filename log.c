@@ -50,6 +50,9 @@ log_level_name(enum log_level level)
 	return level_names[level];
 }
 
+static void vlog(enum log_level, int, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {

@@ -12,8 +12,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <event2/util.h>
-
 #include "log.h"
 #include "util.h"
 
@@ -150,16 +148,60 @@ safe_id(const char *s, size_t max)
 }
 
 int
+parse_hostport(const char *hostport, struct sockaddr_storage *ss,
+    unsigned int *len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(hostport, ':'), *p;
+	size_t hlen;
+	long port = 0;
+
+	if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) > 5)
+		return -1;
+	for (p = colon + 1; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		port = port * 10 + (*p - '0');
+	}
+	if (port > 65535)
+		return -1;
+	hlen = (size_t)(colon - hostport);
+	if (hlen >= sizeof(host))
+		return -1;
+	memcpy(host, hostport, hlen);
+	host[hlen] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (hlen > 2 && host[0] == '[' && host[hlen - 1] == ']') {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		host[hlen - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &sin6->sin6_addr) != 1)
+			return -1;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			return -1;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*len = sizeof(*sin);
+	}
+	return 0;
+}
+
+int
 listen_socket(const char *hostport, char *bound, size_t boundlen, char **err)
 {
 	struct sockaddr_storage ss;
-	socklen_t sslen;
-	int len = sizeof(ss), fd, one = 1;
+	socklen_t sslen, len;
+	int fd, one = 1;
 	char host[INET6_ADDRSTRLEN];
 	uint16_t port;
 
-	if (evutil_parse_sockaddr_port(hostport, (struct sockaddr *)&ss,
-	    &len) == -1) {
+	if (parse_hostport(hostport, &ss, &len) == -1) {
 		xasprintf(err, "'%s' is not HOST:PORT", hostport);
 		return -1;
 	}
@@ -170,7 +212,7 @@ listen_socket(const char *hostport, char *bound, size_t boundlen, char **err)
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, (socklen_t)len) == -1 ||
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1 ||
 	    listen(fd, 1024) == -1) {
 		xasprintf(err, "cannot listen on %s: %s", hostport,
 		    strerror(errno));

@@ -30,6 +30,14 @@ int	 write_file_atomic(const char *path, const char *data, size_t len);
 int	 safe_id(const char *s, size_t max);
 
 /*
+ * Parses "A.B.C.D:PORT" or "[IPv6]:PORT" (port 0 allowed) into ss.
+ * 0, or -1 when it is not such an address.
+ */
+struct sockaddr_storage;
+int	 parse_hostport(const char *hostport, struct sockaddr_storage *ss,
+	    unsigned int *len);
+
+/*
  * Opens a non-blocking listening TCP socket on "HOST:PORT" (IPv6 as
  * "[::1]:PORT"; port 0 picks a free one) and writes the address it got
  * to bound ("127.0.0.1:40123"). The fd, or -1 with *err owned by caller.

@@ -144,8 +144,16 @@ api_reply_text(struct api_req *r, int status, const char *json, size_t len)
 
 	evhttp_add_header(out, "Content-Type", "application/json");
 	evhttp_add_header(out, "Cache-Control", "no-store");
-	evbuffer_add(body, json, len);
-	evbuffer_add(body, "\n", 1);
+	if (evhttp_request_get_command(r->req) == EVHTTP_REQ_HEAD) {
+		/* libevent 2.1 would send a HEAD reply's body: keep it out. */
+		char clen[24];
+
+		snprintf(clen, sizeof(clen), "%zu", len + 1);
+		evhttp_add_header(out, "Content-Length", clen);
+	} else {
+		evbuffer_add(body, json, len);
+		evbuffer_add(body, "\n", 1);
+	}
 	evhttp_send_reply(r->req, status, status_reason(status), NULL);
 }
 
@@ -189,7 +197,7 @@ api_body_object(struct api_req *r)
 		return NULL;
 	}
 	doc = json_loadb((const char *)evbuffer_pullup(in, -1), len,
-	    JSON_REJECT_DUPLICATES, &jerr);
+	    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (doc == NULL) {
 		api_error(r, 400, "malformed JSON at line %d, column %d: %s",
 		    jerr.line, jerr.column, jerr.text);
@@ -315,7 +323,9 @@ route(struct api_req *r)
 		return;
 	}
 	for (int i = 0; i < 4 && found->methods[i].handler != NULL; i++) {
-		if (found->methods[i].method == method) {
+		if (found->methods[i].method == method ||
+		    (method == EVHTTP_REQ_HEAD &&
+		    found->methods[i].method == EVHTTP_REQ_GET)) {
 			if ((method == EVHTTP_REQ_POST ||
 			    method == EVHTTP_REQ_PUT) &&
 			    (long)evbuffer_get_length(
@@ -330,8 +340,9 @@ route(struct api_req *r)
 			return;
 		}
 		snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow),
-		    "%s%s", allow[0] ? ", " : "",
-		    method_name(found->methods[i].method));
+		    "%s%s%s", allow[0] ? ", " : "",
+		    method_name(found->methods[i].method),
+		    found->methods[i].method == EVHTTP_REQ_GET ? ", HEAD" : "");
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow",
 	    allow);

@@ -62,6 +62,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " WHERE id = ?1 AND revoked_at IS NULL",
 	[ST_TOKEN_REVOKE] = "UPDATE api_tokens SET revoked_at = ?2"
 	    " WHERE (id = ?1 OR name = ?1) AND revoked_at IS NULL",
+	[ST_TOKEN_NAME_COUNT] = "SELECT count(*) FROM api_tokens"
+	    " WHERE (id = ?1 OR name = ?1) AND revoked_at IS NULL",
 	[ST_TOKEN_LIST] = "SELECT id, name, tenant, admin, created_at,"
 	    " revoked_at FROM api_tokens ORDER BY created_at, id",
 };

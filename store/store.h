@@ -86,7 +86,10 @@ enum store_res store_token_create(struct store *store, const char *tenant,
 /* STORE_OK and *who filled when token is live; STORE_NOTFOUND otherwise. */
 enum store_res store_token_check(struct store *store, const char *token,
 		    struct store_principal *who);
-/* Revokes by token id or by name. */
+/*
+ * Revokes by token id or by name; STORE_AMBIGUOUS when the name belongs
+ * to live tokens of several tenants (use the id then).
+ */
 enum store_res store_token_revoke(struct store *store, const char *id_or_name);
 /* A new array of {id, name, tenant, admin, created_at, revoked_at}. */
 json_t		*store_token_list(struct store *store);

@@ -134,9 +134,22 @@ enum store_res
 store_token_revoke(struct store *store, const char *id_or_name)
 {
 	char now[ISO8601_LEN];
-	sqlite3_stmt *st = store_stmt(store, ST_TOKEN_REVOKE);
-	int rc;
+	sqlite3_stmt *st = store_stmt(store, ST_TOKEN_NAME_COUNT);
+	int rc, matches = 0;
 
+	/* Names are unique per tenant only: one name may mean several. */
+	sqlite3_bind_text(st, 1, id_or_name, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		matches = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_fail(store, "finding a token");
+	if (matches == 0)
+		return STORE_NOTFOUND;
+	if (matches > 1)
+		return STORE_AMBIGUOUS;
+
+	st = store_stmt(store, ST_TOKEN_REVOKE);
 	iso8601_utc(time(NULL), now);
 	sqlite3_bind_text(st, 1, id_or_name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);

@@ -21,7 +21,7 @@ use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-our $JSON = JSON::PP->new->canonical->allow_nonref;
+our $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
 my @running;
 
 sub builddir {
@@ -52,9 +52,9 @@ sub make_token {
 	push @args, '--tenant', $o{tenant} if defined $o{tenant};
 	push @args, '--admin' if $o{admin};
 	my ($rc, $out) = $class->run_cli($dir, @args);
-	croak "token create failed ($rc): $out" if $rc;
-	chomp $out;
-	return $out;
+	my ($token) = $out =~ /^(ivr_\S+)$/m;
+	croak "token create failed ($rc): $out" if $rc || !$token;
+	return $token;
 }
 
 # Options: dir (reuse a data dir), conf (hash of config-file keys),
