@@ -36,7 +36,7 @@ build_stored(json_t *body, const char *status, const char *created_at,
 	out->status = xstrdup(status);
 	out->created_at = xstrdup(created_at);
 	out->updated_at = xstrdup(updated_at);
-	if ((out->doc = json_dumps(doc, JSON_ENSURE_ASCII)) == NULL)
+	if ((out->doc = json_dumps(doc, 0)) == NULL)
 		fatalx("json_dumps failed");
 	json_decref(doc);
 	flow_free(flow);

@@ -160,7 +160,7 @@ api_reply_text(struct api_req *r, int status, const char *json, size_t len)
 void
 api_reply(struct api_req *r, int status, json_t *doc)
 {
-	char *text = json_dumps(doc, JSON_ENSURE_ASCII);
+	char *text = json_dumps(doc, 0);
 
 	if (text == NULL)
 		fatalx("json_dumps failed");
