@@ -36,6 +36,14 @@ static const struct conf_key conf_keys[] = {
 	{ "log_target",		STR(log_target),	"syslog", 0, 0 },
 	{ "max_body_bytes",	LNG(max_body_bytes),	"1048576", 1024, 64L << 20 },
 	{ "api_loopback_without_token", BOOL(api_loopback_no_token), "no", 0, 0 },
+	{ "polly_region",	STR(polly_region),	"", 0, 0 },
+	{ "polly_endpoint",	STR(polly_endpoint),	"", 0, 0 },
+	{ "polly_engine",	STR(polly_engine),	"standard", 0, 0 },
+	{ "polly_timeout_ms",	LNG(polly_timeout_ms),	"5000", 100, 60000 },
+	{ "polly_ca_file",	STR(polly_ca_file),	"", 0, 0 },
+	{ "aws_access_key_id",	STR(aws_access_key_id),	"", 0, 0 },
+	{ "aws_secret_access_key", STR(aws_secret_access_key), "", 0, 0 },
+	{ "aws_session_token",	STR(aws_session_token),	"", 0, 0 },
 };
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -210,6 +218,12 @@ conf_check(const struct conf *conf, char **err)
 	    strcmp(conf->log_target, "syslog") != 0) {
 		xasprintf(err, "log_target: '%s' is not stderr or syslog",
 		    conf->log_target);
+		return -1;
+	}
+	if (strcmp(conf->polly_engine, "standard") != 0 &&
+	    strcmp(conf->polly_engine, "neural") != 0) {
+		xasprintf(err, "polly_engine: '%s' is not standard or neural",
+		    conf->polly_engine);
 		return -1;
 	}
 	if (conf->data_dir[0] == '\0' || conf->cache_dir[0] == '\0') {

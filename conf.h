@@ -17,6 +17,16 @@ struct conf {
 	char	*log_target;		/* stderr, syslog */
 	long	 max_body_bytes;	/* larger request bodies get 413 */
 	int	 api_loopback_no_token;	/* token-less access from loopback */
+
+	/* Amazon Polly; credentials also from the AWS_* environment. */
+	char	*polly_region;		/* "" = $AWS_REGION, else us-east-1 */
+	char	*polly_endpoint;	/* "" = https://polly.REGION.amazonaws.com */
+	char	*polly_engine;		/* standard, neural */
+	long	 polly_timeout_ms;	/* then the local voice is used */
+	char	*polly_ca_file;		/* "" = the system's CAs */
+	char	*aws_access_key_id;
+	char	*aws_secret_access_key;
+	char	*aws_session_token;
 };
 
 /* Fills conf with the built-in defaults. */

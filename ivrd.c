@@ -14,13 +14,16 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <jansson.h>
 
 #include "agi/agi.h"
 #include "api/api.h"
 #include "conf.h"
 #include "log.h"
+#include "net/http_client.h"
 #include "store/store.h"
+#include "tts/tts.h"
 #include "util.h"
 
 #define MAX_OVERRIDES 16
@@ -45,6 +48,8 @@ struct daemon_ctx {
 	struct api		*api;
 	struct agi		*agi;
 	struct store		*store;
+	struct http_client	*http;
+	struct tts		*tts;
 };
 
 static void
@@ -310,9 +315,16 @@ run_daemon(struct daemon_ctx *d)
 
 	if (!d->opts->foreground && daemon(0, 0) == -1)
 		fatal("daemon");
+	/* The TTS worker thread wakes the loop with event_active(). */
+	if (evthread_use_pthreads() == -1)
+		fatalx("libevent has no pthreads support");
 	if ((d->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	if ((d->api = api_new(d->base, d->store, &d->conf, &err)) == NULL ||
+	if ((d->http = http_client_new(d->base)) == NULL)
+		fatalx("cannot set up libcurl");
+	if ((d->tts = tts_new(d->base, d->http, &d->conf, &err)) == NULL ||
+	    (d->api = api_new(d->base, d->store, d->tts, &d->conf,
+	    &err)) == NULL ||
 	    (d->agi = agi_new(d->base, &d->conf, &err)) == NULL)
 		fatalx("%s", err);
 	write_port_file(d);
@@ -334,6 +346,8 @@ run_daemon(struct daemon_ctx *d)
 		event_free(sigs[i]);
 	agi_free(d->agi);
 	api_free(d->api);
+	tts_free(d->tts);
+	http_client_free(d->http);
 	event_base_free(d->base);
 	log_info("stopped");
 	return 0;

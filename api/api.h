@@ -11,15 +11,17 @@
 struct event_base;
 struct conf;
 struct store;
+struct tts;
 struct api;
 
 /*
  * Binds conf->api_listen and serves on base. NULL with *err (owned by the
- * caller) when the address cannot be bound. store and conf are borrowed
- * and must outlive the api.
+ * caller) when the address cannot be bound. store, tts and conf are
+ * borrowed and must outlive the api. Every stored flow's prompts are
+ * queued for rendering at once.
  */
 struct api	*api_new(struct event_base *base, struct store *store,
-		    const struct conf *conf, char **err);
+		    struct tts *tts, const struct conf *conf, char **err);
 void		 api_free(struct api *api);
 /* The bound address, "127.0.0.1:PORT" (borrowed). */
 const char	*api_address(const struct api *api);

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "store/store.h"
+#include "tts/tts.h"
 
 #define API_PREFIX	"/api/ivr"
 #define API_MAX_SEGS	8
@@ -20,6 +21,8 @@ struct api_req {
 	struct evhttp_request	*req;
 	struct api		*api;
 	struct store		*store;
+	struct tts		*tts;
+	struct prompts		*prompts;
 	struct store_principal	 who;		/* admin: who.admin = 1 */
 	const char		*seg[API_MAX_SEGS];	/* decoded path segments */
 	int			 nseg;
@@ -47,12 +50,40 @@ const char *api_query(struct api_req *r, const char *name);
  */
 const char *api_scope_tenant(struct api_req *r);
 
-/* Handlers (api/flows.c, api/status.c). */
+/* Sends a file (audio) with its content type; 404 JSON if unreadable. */
+void	api_reply_file(struct api_req *r, const char *path,
+	    const char *content_type);
+/*
+ * Takes the request out of the dispatcher for an answer that comes later
+ * (TTS, cleanup): returns a copy of r the caller owns and frees with
+ * api_deferred_free after replying through it.
+ */
+struct api_req *api_defer(struct api_req *r);
+void	api_deferred_free(struct api_req *r);
+
+/* Pre-render tracking (api/prompts.c). */
+struct prompts;
+struct prompts	*prompts_new(struct tts *tts);
+void		 prompts_free(struct prompts *ps);
+void		 prompts_prerender(struct prompts *ps, const char *tenant,
+		    const char *id, json_t *doc);
+void		 prompts_forget(struct prompts *ps, const char *tenant,
+		    const char *id);
+int		 prompts_counts(struct prompts *ps, const char *tenant,
+		    const char *id, long *total, long *ready, long *failed);
+void		 prompts_each(json_t *doc,
+		    void (*fn)(const struct tts_prompt *, void *), void *arg);
+
+/* Handlers (api/flows.c, api/status.c, api/tts.c). */
 void	api_flows_list(struct api_req *r);
 void	api_flows_create(struct api_req *r);
 void	api_flow_get(struct api_req *r);
 void	api_flow_put(struct api_req *r);
 void	api_flow_delete(struct api_req *r);
 void	api_status(struct api_req *r);
+void	api_tts_voices(struct api_req *r);
+void	api_tts_synthesize(struct api_req *r);
+void	api_tts_audio(struct api_req *r);
+void	api_maintenance_cleanup(struct api_req *r);
 
 #endif

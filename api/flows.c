@@ -120,15 +120,48 @@ api_flows_list(struct api_req *r)
 	    (json_int_t)json_array_size(list)));
 }
 
+/*
+ * The stored document with the pre-render counts spliced in before its
+ * closing brace: no parse and dump on the hot path.
+ */
 void
 api_flow_get(struct api_req *r)
 {
 	struct store_flow sf;
+	long total = 0, ready = 0, failed = 0;
+	char *text;
+	int len;
 
 	if (find_flow(r, &sf) == -1)
 		return;
-	api_reply_text(r, 200, sf.doc, strlen(sf.doc));
+	prompts_counts(r->prompts, sf.tenant, sf.id, &total, &ready, &failed);
+	len = xasprintf(&text, "%.*s, \"prompts_total\": %ld, "
+	    "\"prompts_ready\": %ld, \"prompts_failed\": %ld}",
+	    (int)strlen(sf.doc) - 1, sf.doc, total, ready, failed);
+	api_reply_text(r, 200, text, (size_t)len);
+	free(text);
 	store_flow_clear(&sf);
+}
+
+/* Queues the flow's prompts; its counts start again from zero. */
+static void
+prerender(struct api_req *r, const struct store_flow *sf)
+{
+	json_t *doc = json_loads(sf->doc, 0, NULL);
+
+	if (doc != NULL)
+		prompts_prerender(r->prompts, sf->tenant, sf->id, doc);
+	json_decref(doc);
+}
+
+static void
+add_counts(struct api_req *r, const struct store_flow *sf, json_t *flow)
+{
+	long total = 0, ready = 0, failed = 0;
+
+	prompts_counts(r->prompts, sf->tenant, sf->id, &total, &ready, &failed);
+	json_object_set_new(flow, "prompts_total", json_integer(total));
+	json_object_set_new(flow, "prompts_ready", json_integer(ready));
 }
 
 /*
@@ -191,18 +224,20 @@ api_flows_create(struct api_req *r)
 	else if (res != STORE_OK)
 		api_error(r, 500, "store error while saving flow '%s'", sf.id);
 	else {
-		json_t *doc = json_loads(sf.doc, 0, NULL);
+		json_t *doc = json_loads(sf.doc, 0, NULL), *flow;
 
 		xasprintf(&location, API_PREFIX "/flows/%s", sf.id);
 		evhttp_add_header(evhttp_request_get_output_headers(r->req),
 		    "Location", location);
 		free(location);
 		log_info("api: flow %s/%s created", sf.tenant, sf.id);
-		api_reply(r, 201, json_pack("{s:s, s:{s:s, s:s, s:O, s:s}}",
-		    "message", "Flow created successfully", "flow",
-		    "id", sf.id, "tenant", sf.tenant,
-		    "entry_context", json_object_get(doc, "entry_context"),
-		    "created_at", sf.created_at));
+		prerender(r, &sf);
+		flow = json_pack("{s:s, s:s, s:O, s:s}", "id", sf.id, "tenant",
+		    sf.tenant, "entry_context", json_object_get(doc,
+		    "entry_context"), "created_at", sf.created_at);
+		add_counts(r, &sf, flow);
+		api_reply(r, 201, json_pack("{s:s, s:o}", "message",
+		    "Flow created successfully", "flow", flow));
 		json_decref(doc);
 	}
 	store_flow_clear(&sf);
@@ -249,10 +284,15 @@ api_flow_put(struct api_req *r)
 	}
 	res = store_flow_update(r->store, &sf);
 	if (res == STORE_OK) {
+		json_t *flow;
+
 		log_info("api: flow %s/%s updated", sf.tenant, sf.id);
-		api_reply(r, 200, json_pack("{s:s, s:{s:s, s:s}}", "message",
-		    "Flow updated successfully", "flow", "id", sf.id,
-		    "updated_at", sf.updated_at));
+		prerender(r, &sf);
+		flow = json_pack("{s:s, s:s}", "id", sf.id, "updated_at",
+		    sf.updated_at);
+		add_counts(r, &sf, flow);
+		api_reply(r, 200, json_pack("{s:s, s:o}", "message",
+		    "Flow updated successfully", "flow", flow));
 	} else if (res == STORE_NOTFOUND)
 		api_error(r, 404, "flow '%s' not found", sf.id);
 	else
@@ -275,6 +315,7 @@ api_flow_delete(struct api_req *r)
 	res = store_flow_delete(r->store, sf.tenant, sf.id);
 	if (res == STORE_OK) {
 		log_info("api: flow %s/%s deleted", sf.tenant, sf.id);
+		prompts_forget(r->prompts, sf.tenant, sf.id);
 		api_reply(r, 200, json_pack("{s:s}", "message",
 		    "Flow deleted successfully"));
 	} else if (res == STORE_NOTFOUND)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -22,6 +24,8 @@ struct api {
 	struct evhttp			*http;
 	struct evhttp_bound_socket	*bound;
 	struct store			*store;
+	struct tts			*tts;
+	struct prompts			*prompts;
 	long				 max_body;
 	int				 loopback_no_token;
 	char				 address[64];
@@ -49,13 +53,33 @@ static const struct api_route routes[] = {
 		{ EVHTTP_REQ_DELETE, api_flow_delete } } },
 	{ { "status" }, {
 		{ EVHTTP_REQ_GET, api_status } } },
+	{ { "tts", "voices" }, {
+		{ EVHTTP_REQ_GET, api_tts_voices } } },
+	{ { "tts", "synthesize" }, {
+		{ EVHTTP_REQ_POST, api_tts_synthesize } } },
+	{ { "tts", "audio", ":file" }, {
+		{ EVHTTP_REQ_GET, api_tts_audio } } },
+	{ { "maintenance", "cleanup" }, {
+		{ EVHTTP_REQ_POST, api_maintenance_cleanup } } },
 };
 
 static void	api_dispatch(struct evhttp_request *, void *);
 
+static int
+prerender_stored(const struct store_flow *sf, void *arg)
+{
+	struct api *api = arg;
+	json_t *doc = json_loads(sf->doc, 0, NULL);
+
+	if (doc != NULL)
+		prompts_prerender(api->prompts, sf->tenant, sf->id, doc);
+	json_decref(doc);
+	return 0;
+}
+
 struct api *
-api_new(struct event_base *base, struct store *store, const struct conf *conf,
-    char **err)
+api_new(struct event_base *base, struct store *store, struct tts *tts,
+    const struct conf *conf, char **err)
 {
 	struct api *api = xcalloc(1, sizeof(*api));
 	int fd;
@@ -69,6 +93,10 @@ api_new(struct event_base *base, struct store *store, const struct conf *conf,
 	if ((api->http = evhttp_new(base)) == NULL)
 		fatalx("evhttp_new failed");
 	api->store = store;
+	api->tts = tts;
+	api->prompts = prompts_new(tts);
+	if (store_flow_each(store, NULL, prerender_stored, api) != STORE_OK)
+		log_warnx("api: cannot list the stored flows to pre-render");
 	evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
@@ -94,6 +122,7 @@ api_free(struct api *api)
 		return;
 	if (api->http != NULL)
 		evhttp_free(api->http);
+	prompts_free(api->prompts);
 	free(api);
 }
 
@@ -158,9 +187,61 @@ api_reply_text(struct api_req *r, int status, const char *json, size_t len)
 }
 
 void
+api_reply_file(struct api_req *r, const char *path, const char *content_type)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+	struct evbuffer *body = evhttp_request_get_output_buffer(r->req);
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1 || fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		if (fd != -1)
+			close(fd);
+		api_error(r, 404, "no such file: %s", strrchr(path, '/') + 1);
+		return;
+	}
+	evhttp_add_header(out, "Content-Type", content_type);
+	evhttp_add_header(out, "Cache-Control", "max-age=86400");
+	if (evhttp_request_get_command(r->req) == EVHTTP_REQ_HEAD) {
+		char clen[24];
+
+		snprintf(clen, sizeof(clen), "%lld", (long long)sb.st_size);
+		evhttp_add_header(out, "Content-Length", clen);
+		close(fd);
+	} else if (evbuffer_add_file(body, fd, 0, sb.st_size) == -1) {
+		close(fd);	/* on success the buffer owns fd */
+		api_error(r, 500, "cannot read %s", strrchr(path, '/') + 1);
+		return;
+	}
+	evhttp_send_reply(r->req, 200, "OK", NULL);
+}
+
+struct api_req *
+api_defer(struct api_req *r)
+{
+	struct api_req *d = xcalloc(1, sizeof(*d));
+
+	/* Path segments and the query die with the dispatch: not copied. */
+	d->req = r->req;
+	d->api = r->api;
+	d->store = r->store;
+	d->tts = r->tts;
+	d->prompts = r->prompts;
+	d->who = r->who;
+	TAILQ_INIT(&d->query);
+	return d;
+}
+
+void
+api_deferred_free(struct api_req *r)
+{
+	free(r);
+}
+
+void
 api_reply(struct api_req *r, int status, json_t *doc)
 {
-	char *text = json_dumps(doc, 0);
+	char *text = json_dumps(doc, JSON_REAL_PRECISION(6));
 
 	if (text == NULL)
 		fatalx("json_dumps failed");
@@ -239,6 +320,8 @@ peer_is_loopback(struct evhttp_request *req)
 	    strcmp(addr, "::1") == 0 || strncmp(addr, "::ffff:127.", 11) == 0);
 }
 
+static int	check_token(struct api_req *, const char *);
+
 /* Who the request acts for; 0, or -1 after replying 401. */
 static int
 authenticate(struct api_req *r)
@@ -247,11 +330,16 @@ authenticate(struct api_req *r)
 	    evhttp_request_get_input_headers(r->req), "Authorization");
 	struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
 
-	if (auth == NULL && r->api->loopback_no_token &&
+	const char *qtoken = api_query(r, "access_token");
+
+	if (auth == NULL && qtoken == NULL && r->api->loopback_no_token &&
 	    peer_is_loopback(r->req)) {
 		r->who.admin = 1;
 		return 0;
 	}
+	/* RFC 6750's URI parameter, so a browser can open an audio link. */
+	if (auth == NULL && qtoken != NULL)
+		return check_token(r, qtoken);
 	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
 		evhttp_add_header(out, "WWW-Authenticate", "Bearer");
 		api_error(r, 401, "missing credentials: send 'Authorization: "
@@ -261,7 +349,15 @@ authenticate(struct api_req *r)
 	auth += 7;
 	while (*auth == ' ')
 		auth++;
-	switch (store_token_check(r->store, auth, &r->who)) {
+	return check_token(r, auth);
+}
+
+static int
+check_token(struct api_req *r, const char *token)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+
+	switch (store_token_check(r->store, token, &r->who)) {
 	case STORE_OK:
 		return 0;
 	case STORE_NOTFOUND:
@@ -400,6 +496,8 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	r.req = req;
 	r.api = api;
 	r.store = api->store;
+	r.tts = api->tts;
+	r.prompts = api->prompts;
 	TAILQ_INIT(&r.query);
 
 	if (path == NULL || strncmp(path, API_PREFIX, plen) != 0 ||

@@ -6,8 +6,8 @@
 #include "util.h"
 
 /*
- * GET /api/ivr/status. The tts and wazo sections report "not configured"
- * until those subsystems exist; the shape is already the seed's.
+ * GET /api/ivr/status. The wazo section reports "not configured" until
+ * the Wazo client exists; the shape is already the seed's.
  */
 void
 api_status(struct api_req *r)
@@ -21,11 +21,9 @@ api_status(struct api_req *r)
 		return;
 	}
 	iso8601_utc(time(NULL), now);
-	api_reply(r, 200, json_pack("{s:{s:{s:b, s:s}, s:{s:b, s:s, s:[]}},"
-	    " s:{s:b, s:s}, s:{s:I, s:I, s:I}, s:s}",
-	    "tts",
-	    "polly", "available", 0, "error", "not configured",
-	    "local", "available", 0, "error", "not configured", "engines",
+	api_reply(r, 200, json_pack("{s:o, s:{s:b, s:s}, s:{s:I, s:I, s:I},"
+	    " s:s}",
+	    "tts", tts_status(r->tts),
 	    "wazo", "available", 0, "error", "not configured",
 	    "flows", "total", (json_int_t)total, "active", (json_int_t)active,
 	    "inactive", (json_int_t)(total - active),

@@ -162,6 +162,9 @@ static const struct vfield root_fields[] = {
 	/* Added by the API on the way out; a client may send them back. */
 	{ "created_at",		NULL },
 	{ "updated_at",		NULL },
+	{ "prompts_total",	NULL },
+	{ "prompts_ready",	NULL },
+	{ "prompts_failed",	NULL },
 	{ "status",		NULL },
 	{ NULL,			NULL }
 };
