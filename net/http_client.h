@@ -15,15 +15,21 @@ struct event_base;
 struct http_client;
 
 struct http_request {
-	const char		*method;	/* "GET", "POST", "PUT", "DELETE" */
+	const char		*method;	/* NULL = "GET"; "POST", "PUT", "DELETE", "HEAD" */
 	const char		*url;
 	const char *const	*headers;	/* "Name: value", NULL-terminated; may be NULL */
-	const void		*body;		/* sent with CURLOPT_POSTFIELDS */
+	/*
+	 * Sent with CURLOPT_POSTFIELDS (POST sends an empty one when NULL).
+	 * curl adds "Content-Type: application/x-www-form-urlencoded"
+	 * unless headers name one.
+	 */
+	const void		*body;
 	size_t			 body_len;
 	long			 timeout_ms;	/* whole request; 0 = 30000 */
 	/*
 	 * AWS SigV4 through libcurl: "aws:amz:REGION:SERVICE", with the key
-	 * id and secret as user and password. NULL for none.
+	 * id and secret as user and password. NULL for none: then a
+	 * non-NULL user (and password) goes as HTTP Basic.
 	 */
 	const char		*aws_sigv4;
 	const char		*user;
@@ -33,16 +39,25 @@ struct http_request {
 };
 
 struct http_response {
-	long		 status;	/* HTTP status; 0 when none came back */
-	const char	*error;		/* why, when status is 0 ("Timeout was reached") */
-	const char	*body;		/* NUL-terminated for convenience */
+	/*
+	 * HTTP status; 0 when the transfer failed, even after a status line
+	 * (timed out in the body, body over 16 MiB): then body is "".
+	 * Redirects are never followed: a 3xx comes back as is.
+	 */
+	long		 status;
+	const char	*error;		/* why, when status is 0 (curl's words) */
+	const char	*body;		/* NUL-terminated for convenience; never NULL */
 	size_t		 body_len;
 	double		 seconds;	/* total time */
 };
 
 /*
  * Called once per request, on the loop, unless the request was
- * cancelled. res and everything it points to is borrowed for the call.
+ * cancelled; never from inside http_request. res and everything it
+ * points to is borrowed for the call. The request is already out of the
+ * client (not counted by http_client_active), so the callback may start
+ * requests, cancel others, or even http_client_free the client (the
+ * callbacks of requests still in flight then never run). cb may be NULL.
  */
 typedef void (*http_done_cb)(const struct http_response *res,
     void *arg);
@@ -64,8 +79,9 @@ void		 http_cancel(struct http_client *client, uint64_t id);
 size_t		 http_client_active(const struct http_client *client);
 
 /*
- * A response header's value (case-insensitive name), borrowed, or NULL.
- * Only valid inside the callback.
+ * A response header's value (case-insensitive name; the first of
+ * repeated ones), borrowed, or NULL. Only valid inside the callback, on
+ * the res it was given.
  */
 const char	*http_response_header(const struct http_response *res,
 		    const char *name);

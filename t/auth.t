@@ -166,7 +166,8 @@ is($res->{json}{flow}{tenant}, 'globex', 'in tenant globex');
 $res = $ivrd->req(GET => '/flows/sales', token => $globex);
 is($res->{json}{tenant}, 'globex', 'globex reads its own sales');
 is($res->{json}{tts_backend}, 'polly', 'with its own content');
-is_deeply($ivrd->req(GET => '/flows/sales')->{json}, $acme_sales,
+is_deeply(IvrdTest::stored($ivrd->req(GET => '/flows/sales')->{json}),
+    IvrdTest::stored($acme_sales),
     'acme\'s sales is untouched');
 
 $res = $ivrd->req(POST => '/flows', body => flow('intruder', tenant => 'globex'));
@@ -180,7 +181,8 @@ $res = $ivrd->req(PUT => '/flows/sales', body => flow('sales', tenant => 'globex
 is($res->{status}, 400, 'acme moving its flow to globex with PUT: 400');
 is($res->{json}{error}, "tenant: flow 'sales' belongs to tenant 'acme' and "
     . "cannot move to 'globex'", 'the 400 says why');
-is_deeply($ivrd->req(GET => '/flows/sales')->{json}, $acme_sales,
+is_deeply(IvrdTest::stored($ivrd->req(GET => '/flows/sales')->{json}),
+    IvrdTest::stored($acme_sales),
     'acme\'s sales is still untouched');
 $res = $ivrd->req(POST => '/flows', body => flow('own', tenant => 'acme'));
 is($res->{status}, 201, 'naming its own tenant in the body is fine');
@@ -203,7 +205,8 @@ is($res->{json}{error}, "flow 'sales' exists in several tenants; name one "
     . 'with ?tenant=', 'the 409 says how to choose');
 $res = $ivrd->req(GET => '/flows/sales?tenant=acme', token => $admin);
 is($res->{status}, 200, 'admin GET /flows/sales?tenant=acme: 200');
-is_deeply($res->{json}, $acme_sales, 'acme\'s sales');
+is_deeply(IvrdTest::stored($res->{json}), IvrdTest::stored($acme_sales),
+    'acme\'s sales');
 $res = $ivrd->req(GET => '/flows/sales?tenant=globex', token => $admin);
 is($res->{json}{tenant}, 'globex', '?tenant=globex: globex\'s sales');
 $res = $ivrd->req(GET => '/flows/support', token => $admin);

@@ -412,8 +412,12 @@ is($ivrd->req(GET => '/flows/candidate')->{status}, 404,
 		message => 'Flow created successfully',
 		flow => { id => 'everything', tenant => 'acme',
 		    entry_context => 'dp-ivr-everything',
-		    created_at => $r->{json}{flow}{created_at} },
+		    created_at => $r->{json}{flow}{created_at},
+		    prompts_total => $r->{json}{flow}{prompts_total},
+		    prompts_ready => $r->{json}{flow}{prompts_ready} },
 	}, 'the creation answer');
+	cmp_ok($r->{json}{flow}{prompts_total}, '>', 0,
+	    'it says how many prompts are to render');
 	like($r->{json}{flow}{created_at} // '',
 	    qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'created_at is ISO 8601 UTC');
 
@@ -436,7 +440,8 @@ is($ivrd->req(GET => '/flows/candidate')->{status}, 404,
 	$want->{status} = 'inactive';
 	$want->{created_at} = $got->{created_at};
 	$want->{updated_at} = $got->{updated_at};
-	is_deeply($got, $want, 'GET returns the flow with every default filled')
+	is_deeply(IvrdTest::stored($got), $want,
+	    'GET returns the flow with every default filled')
 	    or diag(explain $got);
 	is($got->{menus}{sales}{timeout_sec}, 8,
 	    'an explicit timeout_sec is kept');

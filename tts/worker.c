@@ -40,6 +40,7 @@ struct tts_worker {
 
 	/* Set once by the thread at start, read by the loop after. */
 	int			 local_ok;
+	int			 owns_espeak;
 	char			 version[32];
 	char			 error[256];
 	int			 ready;
@@ -195,12 +196,23 @@ synth_cb(short *wav, int n, espeak_EVENT *events)
 	return 0;
 }
 
+/*
+ * espeak-ng is one per process: initialised once, by the first worker,
+ * and never terminated, because espeak_ng_Terminate() in 1.51 can
+ * deadlock against the library's own internal thread (seen here under
+ * load). Only the worker that owns it may call it.
+ */
+static pthread_mutex_t espeak_lock = PTHREAD_MUTEX_INITIALIZER;
+static int espeak_owned, espeak_tried, espeak_ok;
+static char espeak_version[32], espeak_error[256];
+
 static void
-local_init(struct tts_worker *w)
+espeak_init_once(void)
 {
 	espeak_ng_STATUS st;
 	const char *version;
 
+	espeak_tried = 1;
 	espeak_ng_InitializePath(NULL);
 	st = espeak_ng_Initialize(NULL);
 	if (st == ENS_OK)
@@ -210,15 +222,39 @@ local_init(struct tts_worker *w)
 		char msg[200];
 
 		espeak_ng_GetStatusCodeMessage(st, msg, sizeof(msg));
-		snprintf(w->error, sizeof(w->error), "espeak-ng: %s", msg);
-		log_warnx("tts: local synthesis unavailable: %s", w->error);
+		snprintf(espeak_error, sizeof(espeak_error), "espeak-ng: %s",
+		    msg);
+		log_warnx("tts: local synthesis unavailable: %s", espeak_error);
 		return;
 	}
 	espeak_SetSynthCallback(synth_cb);
 	version = espeak_Info(NULL);
-	snprintf(w->version, sizeof(w->version), "%s", version ? version : "?");
-	w->local_ok = 1;
-	log_info("tts: espeak-ng %s ready on the synthesis thread", w->version);
+	snprintf(espeak_version, sizeof(espeak_version), "%s",
+	    version ? version : "?");
+	espeak_ok = 1;
+}
+
+static void
+local_init(struct tts_worker *w)
+{
+	pthread_mutex_lock(&espeak_lock);
+	if (espeak_owned) {
+		snprintf(w->error, sizeof(w->error), "espeak-ng is already "
+		    "owned by another synthesis thread");
+		pthread_mutex_unlock(&espeak_lock);
+		return;
+	}
+	espeak_owned = 1;
+	w->owns_espeak = 1;
+	if (!espeak_tried)
+		espeak_init_once();
+	w->local_ok = espeak_ok;
+	snprintf(w->version, sizeof(w->version), "%s", espeak_version);
+	snprintf(w->error, sizeof(w->error), "%s", espeak_error);
+	pthread_mutex_unlock(&espeak_lock);
+	if (w->local_ok)
+		log_info("tts: espeak-ng %s ready on the synthesis thread",
+		    w->version);
 }
 
 static int
@@ -445,7 +481,10 @@ worker_main(void *arg)
 		event_active(w->done_ev, 0, 0);
 	}
 	pthread_mutex_unlock(&w->lock);
-	if (w->local_ok)
-		espeak_ng_Terminate();
+	if (w->owns_espeak) {
+		pthread_mutex_lock(&espeak_lock);
+		espeak_owned = 0;
+		pthread_mutex_unlock(&espeak_lock);
+	}
 	return NULL;
 }

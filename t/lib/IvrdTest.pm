@@ -58,7 +58,8 @@ sub make_token {
 }
 
 # Options: dir (reuse a data dir), conf (hash of config-file keys),
-# args (extra flags), tenant (token tenant, default 'acme').
+# args (extra flags), tenant (token tenant, default 'acme'), env (hash of
+# environment variables for the daemon).
 sub start {
 	my ($class, %o) = @_;
 	my $self = bless { %o }, $class;
@@ -91,6 +92,10 @@ sub _spawn {
 	$self->{log} = "$dir/ivrd.log";
 	my $pid = fork // croak "fork: $!";
 	if ($pid == 0) {
+		# Fakes live on loopback: no proxy of the machine's in between.
+		delete @ENV{qw(http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
+		    all_proxy ALL_PROXY)};
+		$ENV{$_} = $self->{env}{$_} for keys %{ $self->{env} // {} };
 		open STDOUT, '>>', $self->{log} or die;
 		open STDERR, '>&', \*STDOUT or die;
 		exec @cmd or die "exec $cmd[0]: $!";
@@ -114,6 +119,16 @@ sub _spawn {
 	close $pf;
 	$self->{http} = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
 	return $self;
+}
+
+# A flow document without the pre-render counts, which rise on their own
+# as prompts finish rendering: for comparing documents.
+sub stored {
+	my ($doc) = @_;
+	return $doc unless ref $doc eq 'HASH';
+	my %copy = %$doc;
+	delete @copy{qw(prompts_total prompts_ready prompts_failed)};
+	return \%copy;
 }
 
 sub dir { $_[0]{dir} }

@@ -1,0 +1,21 @@
+#!/usr/bin/perl
+# Runs the C unit tests of net/ (t/unit/http_client.c) under prove.
+# The binary prints TAP itself; exec hands prove its output and exit status.
+# A missing binary is a failure, not a skip: a skipped unit test suite
+# looks exactly like a passing one in a summary.
+use strict;
+use warnings;
+use FindBin;
+
+my $bin = defined $ENV{IVRD_BUILDDIR}
+    ? "$ENV{IVRD_BUILDDIR}/t/unit/http_client"
+    : "$FindBin::Bin/unit/http_client";
+
+unless (-x $bin) {
+	print "Bail out! t/unit/http_client is not built (run make check)\n";
+	exit 1;
+}
+exec { $bin } $bin or do {
+	print "Bail out! cannot run $bin: $!\n";
+	exit 1;
+};
