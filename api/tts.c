@@ -199,15 +199,16 @@ api_tts_synthesize(struct api_req *r)
 		api_error(r, 400, "tts_backend: must be one of polly, local");
 		goto out;
 	}
+	/* No voice: the language's first; p.voice borrows from known. */
 	known = tts_known_voices(p.language);
 	if (p.voice == NULL)
 		p.voice = json_string_value(json_array_get(known, 0));
 	s = xcalloc(1, sizeof(*s));
 	s->echo = json_pack("{s:s, s:s, s:s, s:s}", "text", p.text, "voice",
 	    p.voice, "language", p.language, "tts_backend", p.backend);
-	json_decref(known);
 	s->r = api_defer(r);
 	tts_render(r->tts, &p, synthesized, s);
+	json_decref(known);
 out:
 	json_decref(body);
 }

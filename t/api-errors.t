@@ -212,12 +212,14 @@ json_error($ivrd->req(GET => '/flows/%00'), 404,
 
 my $res = $ivrd->req(POST => '/flows', body => flow());
 is($res->{status}, 201, 'flow support created') or diag($res->{content});
-my $orig = $ivrd->req(GET => '/flows/support')->{json};
+# Compared without the pre-render counts, which rise by themselves.
+my $orig = IvrdTest::stored($ivrd->req(GET => '/flows/support')->{json});
 is($orig->{id}, 'support', 'GET support');
 
 sub unchanged {
 	my ($name) = @_;
 	my $now = $ivrd->req(GET => '/flows/support');
+	$now->{json} = IvrdTest::stored($now->{json});
 	subtest "$name: the stored flow is unchanged" => sub {
 		is($now->{status}, 200, 'still there');
 		is_deeply([ sort keys %{ $now->{json} } ], [ sort keys %$orig ],

@@ -323,7 +323,8 @@ run_synth(struct tts_worker *w, struct tts_job *job)
 	unsigned int flags = espeakCHARS_UTF8 | espeakENDPAUSE;
 	espeak_ng_STATUS st;
 	int16_t *pcm;
-	size_t n;
+	char *padded;
+	size_t n, len;
 	double t0;
 
 	if (!w->local_ok) {
@@ -338,8 +339,16 @@ run_synth(struct tts_worker *w, struct tts_job *job)
 	}
 	if (job->ssml)
 		flags |= espeakSSML;
-	st = espeak_ng_Synthesize(job->text, strlen(job->text) + 1, 0,
-	    POS_CHARACTER, 0, flags, NULL, &b);
+	/*
+	 * espeak-ng's UTF-8 decoder reads up to 3 bytes past the end of
+	 * the text: give it zeros to read.
+	 */
+	len = strlen(job->text);
+	padded = xcalloc(1, len + 8);
+	memcpy(padded, job->text, len);
+	st = espeak_ng_Synthesize(padded, len + 1, 0, POS_CHARACTER, 0, flags,
+	    NULL, &b);
+	free(padded);
 	if (st != ENS_OK || b.too_long || b.n == 0) {
 		xasprintf(&job->error, "espeak-ng produced no audio%s",
 		    b.too_long ? " (over ten minutes)" : "");

@@ -87,7 +87,8 @@ sub _spawn {
 	    '--agi-listen', '127.0.0.1:0', '--port-file', $portfile,
 	    @{ $self->{args} // [] });
 	unshift @cmd, qw(valgrind -q --error-exitcode=99 --leak-check=full
-	    --errors-for-leak-kinds=definite --show-leak-kinds=definite)
+	    --errors-for-leak-kinds=definite --show-leak-kinds=definite),
+	    '--suppressions=' . srcdir() . '/t/valgrind.supp'
 	    if $ENV{IVRD_VALGRIND};
 	$self->{log} = "$dir/ivrd.log";
 	my $pid = fork // croak "fork: $!";
