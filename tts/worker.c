@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -456,6 +458,12 @@ worker_main(void *arg)
 	struct tts_worker *w = arg;
 	struct tts_job *job;
 
+	/*
+	 * Rendering is background work: on Linux nice applies per thread,
+	 * so the event loop (calls, API) wins the CPU when both want it.
+	 */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) == -1)
+		log_debug("tts: cannot lower the synthesis thread's priority");
 	local_init(w);
 	pthread_mutex_lock(&w->lock);
 	w->ready = 1;
