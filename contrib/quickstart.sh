@@ -13,7 +13,8 @@ case "$mode" in run|test) ;; *) echo "usage: $0 run|test" >&2; exit 2 ;; esac
 # Build and test dependencies, as Debian packages.
 PKGS="build-essential autoconf automake libtool pkg-config perl curl
 libevent-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
-libespeak-ng-dev espeak-ng-data libssl-dev libspeexdsp-dev"
+libespeak-ng-dev espeak-ng-data libssl-dev libspeexdsp-dev tzdata
+ca-certificates"
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

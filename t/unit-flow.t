@@ -1,21 +1,9 @@
 #!/usr/bin/perl
-# Runs the C unit tests of flow/ (t/unit/flow_validate.c) under prove.
-# The binary prints TAP itself; exec hands prove its output and exit status.
-# A missing binary is a failure, not a skip: a skipped unit test suite
-# looks exactly like a passing one in a summary.
+# The C unit tests of flow validation (flow/): t/unit/flow_validate.c.
 use strict;
 use warnings;
 use FindBin;
+use lib "$FindBin::Bin/lib";
+use UnitBinary;
 
-my $bin = defined $ENV{IVRD_BUILDDIR}
-    ? "$ENV{IVRD_BUILDDIR}/t/unit/flow_validate"
-    : "$FindBin::Bin/unit/flow_validate";
-
-unless (-x $bin) {
-	print "Bail out! t/unit/flow_validate is not built (run make check)\n";
-	exit 1;
-}
-exec { $bin } $bin or do {
-	print "Bail out! cannot run $bin: $!\n";
-	exit 1;
-};
+UnitBinary::run('flow_validate');
