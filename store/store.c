@@ -35,6 +35,39 @@ static const char *const migrations[] = {
 	");"
 	"CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (tenant, name)"
 	"  WHERE revoked_at IS NULL;",
+	/*
+	 * 2: call records, written as calls progress. Every index leads with
+	 * the tenant and ends with started_at: the call log's filters are
+	 * equalities plus a date range, newest first.
+	 */
+	"CREATE TABLE calls ("
+	"  id TEXT PRIMARY KEY,"
+	"  uniqueid TEXT,"
+	"  tenant TEXT NOT NULL,"
+	"  flow_id TEXT,"
+	"  phone_number_uuid TEXT,"
+	"  from_number TEXT,"
+	"  to_number TEXT,"
+	"  direction TEXT NOT NULL DEFAULT 'inbound'"
+	"    CHECK (direction IN ('inbound', 'outbound')),"
+	"  status TEXT NOT NULL"
+	"    CHECK (status IN ('ringing', 'in-progress', 'completed', 'failed')),"
+	"  started_at TEXT NOT NULL,"
+	"  answered_at TEXT,"
+	"  ended_at TEXT,"
+	"  duration_ms INTEGER,"
+	"  language TEXT,"
+	"  outcome TEXT,"
+	"  recording_path TEXT,"
+	"  ai_handled INTEGER NOT NULL DEFAULT 0,"
+	"  timeline TEXT NOT NULL DEFAULT '[]'"
+	");"
+	"CREATE INDEX calls_by_started ON calls (tenant, started_at);"
+	"CREATE INDEX calls_by_status ON calls (tenant, status, started_at);"
+	"CREATE INDEX calls_by_direction ON calls (tenant, direction, started_at);"
+	"CREATE INDEX calls_by_number ON calls (tenant, phone_number_uuid,"
+	"  started_at);"
+	"CREATE INDEX calls_by_uniqueid ON calls (uniqueid);",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -66,6 +99,21 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " WHERE (id = ?1 OR name = ?1) AND revoked_at IS NULL",
 	[ST_TOKEN_LIST] = "SELECT id, name, tenant, admin, created_at,"
 	    " revoked_at FROM api_tokens ORDER BY created_at, id",
+	[ST_CALL_PUT] = "INSERT INTO calls (id, uniqueid, tenant, flow_id,"
+	    " phone_number_uuid, from_number, to_number, direction, status,"
+	    " started_at, answered_at, ended_at, duration_ms, language, outcome,"
+	    " recording_path, ai_handled, timeline) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+	    " ON CONFLICT (id) DO UPDATE SET status = ?9, answered_at = ?11,"
+	    " ended_at = ?12, duration_ms = ?13, language = ?14, outcome = ?15,"
+	    " recording_path = ?16, ai_handled = ?17, timeline = ?18,"
+	    " flow_id = ?4, phone_number_uuid = ?5",
+	[ST_CALL_GET] = "SELECT id, uniqueid, tenant, flow_id, phone_number_uuid,"
+	    " from_number, to_number, direction, status, started_at,"
+	    " answered_at, ended_at, duration_ms, language, outcome,"
+	    " recording_path, ai_handled, timeline FROM calls WHERE id = ?1",
+	[ST_BEGIN] = "BEGIN",
+	[ST_COMMIT] = "COMMIT",
 };
 
 static int

@@ -94,4 +94,50 @@ enum store_res store_token_revoke(struct store *store, const char *id_or_name);
 /* A new array of {id, name, tenant, admin, created_at, revoked_at}. */
 json_t		*store_token_list(struct store *store);
 
+/* --- call records (store/calls.c) -------------------------------- */
+
+/*
+ * A call as flow-runtime.md's "call record" describes it. Strings may be
+ * NULL (stored as NULL); timeline is a JSON array as text. Times are
+ * ISO 8601 UTC with milliseconds.
+ */
+struct store_call {
+	char		*id;		/* uuid */
+	char		*uniqueid;	/* Asterisk's */
+	char		*tenant;
+	char		*flow_id;
+	char		*phone_number_uuid;
+	char		*from_number;
+	char		*to_number;
+	char		*direction;	/* inbound, outbound */
+	char		*status;	/* ringing, in-progress, completed, failed */
+	char		*started_at;
+	char		*answered_at;
+	char		*ended_at;
+	long long	 duration_ms;	/* -1: not ended */
+	char		*language;
+	char		*outcome;
+	char		*recording_path;
+	int		 ai_handled;
+	char		*timeline;
+};
+void	store_call_clear(struct store_call *call);
+
+/*
+ * Inserts the call, or updates what changes as it progresses (status,
+ * times, outcome, timeline...) when its id exists.
+ */
+enum store_res store_call_put(struct store *store,
+		    const struct store_call *call);
+/* Reads call id (any tenant when tenant is NULL) into *out. */
+enum store_res store_call_get(struct store *store, const char *tenant,
+		    const char *id, struct store_call *out);
+
+/*
+ * Batching: writes between store_batch_begin and store_batch_commit share
+ * one transaction (one WAL commit for many calls). Nesting is counted.
+ */
+enum store_res store_batch_begin(struct store *store);
+enum store_res store_batch_commit(struct store *store);
+
 #endif

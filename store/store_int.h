@@ -21,6 +21,10 @@ enum store_stmt {
 	ST_TOKEN_REVOKE,
 	ST_TOKEN_NAME_COUNT,
 	ST_TOKEN_LIST,
+	ST_CALL_PUT,
+	ST_CALL_GET,
+	ST_BEGIN,
+	ST_COMMIT,
 	ST_COUNT
 };
 
@@ -28,6 +32,7 @@ struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[ST_COUNT];
 	char		*path;
+	int		 batch_depth;	/* store_batch_begin nesting */
 };
 
 /* Resets and returns the prepared statement, bindings cleared. */

@@ -16,9 +16,10 @@ sub run {
 		print "Bail out! t/unit/$name is not built (run make check)\n";
 		exit 1;
 	}
-	exec { $bin } $bin;
-	print "Bail out! cannot run $bin: $!\n";
-	exit 1;
+	exec { $bin } $bin or do {
+		print "Bail out! cannot run $bin: $!\n";
+		exit 1;
+	};
 }
 
 1;
