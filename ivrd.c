@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -306,6 +307,22 @@ on_usr1(evutil_socket_t sig, short what, void *arg)
 	log_info("SIGUSR1: logs reopened");
 }
 
+/* Each call is a socket: allow as many as the system lets us. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("cannot raise the open-files limit");
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		log_info("open-files limit: %llu",
+		    (unsigned long long)rl.rlim_cur);
+}
+
 static int
 run_daemon(struct daemon_ctx *d)
 {
@@ -315,6 +332,7 @@ run_daemon(struct daemon_ctx *d)
 
 	if (!d->opts->foreground && daemon(0, 0) == -1)
 		fatal("daemon");
+	raise_fd_limit();
 	/* The TTS worker thread wakes the loop with event_active(). */
 	if (evthread_use_pthreads() == -1)
 		fatalx("libevent has no pthreads support");

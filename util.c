@@ -213,7 +213,7 @@ listen_socket(const char *hostport, char *bound, size_t boundlen, char **err)
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, len) == -1 ||
-	    listen(fd, 1024) == -1) {
+	    listen(fd, SOMAXCONN) == -1) {
 		xasprintf(err, "cannot listen on %s: %s", hostport,
 		    strerror(errno));
 		close(fd);
