@@ -36,6 +36,14 @@ static const struct conf_key conf_keys[] = {
 	{ "log_target",		STR(log_target),	"syslog", 0, 0 },
 	{ "max_body_bytes",	LNG(max_body_bytes),	"1048576", 1024, 64L << 20 },
 	{ "api_loopback_without_token", BOOL(api_loopback_no_token), "no", 0, 0 },
+	{ "agi_max_calls",	LNG(agi_max_calls),	"10000", 1, 1000000 },
+	{ "agi_env_timeout_ms",	LNG(agi_env_timeout_ms), "5000", 100, 600000 },
+	{ "agi_command_timeout_sec", LNG(agi_command_timeout_sec), "600", 1,
+	    86400 },
+	{ "routing_style",	STR(routing_style),	"exec", 0, 0 },
+	{ "dial_template",	STR(dial_template),	"", 0, 0 },
+	{ "recordings_dir",	STR(recordings_dir),	"/var/spool/asterisk/monitor",
+	    0, 0 },
 	{ "polly_region",	STR(polly_region),	"", 0, 0 },
 	{ "polly_endpoint",	STR(polly_endpoint),	"", 0, 0 },
 	{ "polly_engine",	STR(polly_engine),	"standard", 0, 0 },
@@ -218,6 +226,18 @@ conf_check(const struct conf *conf, char **err)
 	    strcmp(conf->log_target, "syslog") != 0) {
 		xasprintf(err, "log_target: '%s' is not stderr or syslog",
 		    conf->log_target);
+		return -1;
+	}
+	if (strcmp(conf->routing_style, "exec") != 0 &&
+	    strcmp(conf->routing_style, "wazo") != 0) {
+		xasprintf(err, "routing_style: '%s' is not exec or wazo",
+		    conf->routing_style);
+		return -1;
+	}
+	if (conf->dial_template[0] != '\0' &&
+	    strstr(conf->dial_template, "%s") == NULL) {
+		xasprintf(err, "dial_template: '%s' has no %%s for the "
+		    "destination", conf->dial_template);
 		return -1;
 	}
 	if (strcmp(conf->polly_engine, "standard") != 0 &&

@@ -18,6 +18,14 @@ struct conf {
 	long	 max_body_bytes;	/* larger request bodies get 413 */
 	int	 api_loopback_no_token;	/* token-less access from loopback */
 
+	/* The call runtime. */
+	long	 agi_max_calls;		/* beyond: IVR_STATUS=BUSY */
+	long	 agi_env_timeout_ms;	/* for the agi_* block */
+	long	 agi_command_timeout_sec; /* a silent peer is dropped */
+	char	*routing_style;		/* exec, wazo */
+	char	*dial_template;		/* transfer: "PJSIP/%s@trunk" */
+	char	*recordings_dir;	/* MixMonitor files go below */
+
 	/* Amazon Polly; credentials also from the AWS_* environment. */
 	char	*polly_region;		/* "" = $AWS_REGION, else us-east-1 */
 	char	*polly_endpoint;	/* "" = https://polly.REGION.amazonaws.com */

@@ -343,7 +343,8 @@ run_daemon(struct daemon_ctx *d)
 	if ((d->tts = tts_new(d->base, d->http, &d->conf, &err)) == NULL ||
 	    (d->api = api_new(d->base, d->store, d->tts, &d->conf,
 	    &err)) == NULL ||
-	    (d->agi = agi_new(d->base, &d->conf, &err)) == NULL)
+	    (d->agi = agi_new(d->base, d->store, d->tts, &d->conf,
+	    &err)) == NULL)
 		fatalx("%s", err);
 	write_port_file(d);
 

@@ -12,6 +12,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <openssl/rand.h>
+
 #include "log.h"
 #include "util.h"
 
@@ -86,6 +88,32 @@ iso8601_utc(time_t t, char buf[ISO8601_LEN])
 
 	gmtime_r(&t, &tm);
 	strftime(buf, ISO8601_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void
+iso8601_utc_ms(const struct timespec *ts, char buf[ISO8601_MS_LEN])
+{
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&ts->tv_sec, &tm);
+	n = strftime(buf, ISO8601_MS_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, ISO8601_MS_LEN - n, ".%03uZ",
+	    (unsigned)(ts->tv_nsec / 1000000) % 1000);
+}
+
+void
+uuid_v4(char out[37])
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		fatalx("no random bytes for a uuid");
+	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
+	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 int

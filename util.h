@@ -26,6 +26,13 @@ void	 iso8601_utc(time_t t, char buf[ISO8601_LEN]);
  */
 int	 write_file_atomic(const char *path, const char *data, size_t len);
 
+/* ISO 8601 UTC with milliseconds, "2026-11-21T17:32:05.120Z". */
+#define ISO8601_MS_LEN 25
+void	 iso8601_utc_ms(const struct timespec *ts, char buf[ISO8601_MS_LEN]);
+
+/* A random (version 4) UUID, "3f1c2a4e-...", from OpenSSL's RNG. */
+void	 uuid_v4(char out[37]);
+
 /* 1 when s is 1..max characters of [A-Za-z0-9_-]. */
 int	 safe_id(const char *s, size_t max);
 

@@ -4,31 +4,31 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <jansson.h>
 
-#include "agi/agi.h"
+#include "agi/agi_int.h"
 #include "conf.h"
+#include "flow/flow.h"
 #include "log.h"
+#include "store/store.h"
 #include "util.h"
 
-#define AGI_ENV_MAX	16384	/* a real env block is well under 2 KiB */
-
-struct agi {
-	struct evconnlistener	*listener;
-	char			 address[64];
-};
+/*
+ * The listener, the cap on concurrent calls, the shared parsed flows and
+ * the batching of call-record writes. The calls themselves are in
+ * session.c.
+ */
+#define FLUSH_MS	20	/* call records reach the disk within this */
 
 static void	agi_accept(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
-static void	agi_read(struct bufferevent *, void *);
-static void	agi_read_reply(struct bufferevent *, void *);
-static void	agi_event(struct bufferevent *, short, void *);
+static void	agi_flush(evutil_socket_t, short, void *);
 
 struct agi *
-agi_new(struct event_base *base, const struct conf *conf, char **err)
+agi_new(struct event_base *base, struct store *store, struct tts *tts,
+    const struct conf *conf, char **err)
 {
 	struct agi *agi = xcalloc(1, sizeof(*agi));
 	int fd;
@@ -47,16 +47,44 @@ agi_new(struct event_base *base, const struct conf *conf, char **err)
 		free(agi);
 		return NULL;
 	}
-	log_info("agi: listening on agi://%s", agi->address);
+	agi->base = base;
+	agi->store = store;
+	agi->tts = tts;
+	agi->max_calls = conf->agi_max_calls;
+	agi->env_timeout_ms = conf->agi_env_timeout_ms;
+	agi->command_timeout_sec = conf->agi_command_timeout_sec;
+	agi->routing = strcmp(conf->routing_style, "wazo") == 0 ?
+	    FLOW_ROUTING_WAZO : FLOW_ROUTING_EXEC;
+	agi->dial_template = conf->dial_template[0] ?
+	    xstrdup(conf->dial_template) : NULL;
+	agi->recordings_dir = xstrdup(conf->recordings_dir);
+	TAILQ_INIT(&agi->sessions);
+	agi->flush_ev = evtimer_new(base, agi_flush, agi);
+	log_info("agi: listening on agi://%s (at most %ld calls)",
+	    agi->address, agi->max_calls);
 	return agi;
 }
 
 void
 agi_free(struct agi *agi)
 {
+	struct agi_session *s;
+
 	if (agi == NULL)
 		return;
 	evconnlistener_free(agi->listener);
+	while ((s = TAILQ_FIRST(&agi->sessions)) != NULL)
+		agi_session_kill(s);	/* finalises its record */
+	if (agi->batch_open) {
+		event_del(agi->flush_ev);
+		agi_flush(-1, 0, agi);
+	}
+	event_free(agi->flush_ev);
+	for (size_t i = 0; i < agi->nflows; i++)
+		agi_flow_put(agi->flows[i]);
+	free(agi->flows);
+	free(agi->dial_template);
+	free(agi->recordings_dir);
 	free(agi);
 }
 
@@ -66,76 +94,126 @@ agi_address(const struct agi *agi)
 	return agi->address;
 }
 
+json_t *
+agi_status(const struct agi *agi)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}",
+	    "active", (json_int_t)agi->nsessions,
+	    "max", (json_int_t)agi->max_calls,
+	    "total", (json_int_t)agi->calls_total,
+	    "busy", (json_int_t)agi->calls_busy,
+	    "failed", (json_int_t)agi->calls_failed);
+}
+
 static void
 agi_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
-	struct event_base *base = evconnlistener_get_base(l);
-	struct bufferevent *bev;
-	struct timeval tv = { 10, 0 };
+	agi_session_start(arg, fd);
+}
 
-	bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		close(fd);
+/* --- call records, in batches -------------------------------------- */
+
+void
+agi_record_batch(struct agi *agi)
+{
+	struct timeval tv = { 0, FLUSH_MS * 1000 };
+
+	if (agi->batch_open)
 		return;
+	if (store_batch_begin(agi->store) == STORE_OK) {
+		agi->batch_open = 1;
+		evtimer_add(agi->flush_ev, &tv);
 	}
-	bufferevent_setcb(bev, agi_read, NULL, agi_event, NULL);
-	bufferevent_set_timeouts(bev, &tv, &tv);
-	bufferevent_enable(bev, EV_READ);
+}
+
+static void
+agi_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct agi *agi = arg;
+
+	agi->batch_open = 0;
+	if (store_batch_commit(agi->store) != STORE_OK)
+		log_warnx("agi: call records not committed");
+}
+
+/* --- parsed flows, shared -------------------------------------------- */
+
+void
+agi_flow_put(struct agi_flow *f)
+{
+	if (f == NULL || --f->refs > 0)
+		return;
+	flow_free(f->flow);
+	free(f->doc);
+	free(f->tenant);
+	free(f->id);
+	free(f);
 }
 
 /*
- * Reads the agi_* block up to its blank line, sets IVR_STATUS=FAILED and,
- * once Asterisk has answered that one command, closes: the dialplan
- * resumes and routes FAILED to its fallback. Never silence.
+ * The stored document is read for every call (a prepared point read);
+ * it is parsed again only when its text changed, so an update through
+ * the API or `ivrd flow import` applies from the next call.
  */
-static void
-agi_read(struct bufferevent *bev, void *arg)
+struct agi_flow *
+agi_flow_get(struct agi *agi, const char *tenant, const char *id,
+    const char **why)
 {
-	static const char failed[] = "SET VARIABLE IVR_STATUS \"FAILED\"\n";
-	struct evbuffer *in = bufferevent_get_input(bev);
-	char *line;
-	size_t len;
+	struct store_flow sf;
+	struct agi_flow *f;
+	json_t *doc, *errors = NULL;
+	size_t i;
 
-	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
-		free(line);
-		if (len == 0) {
-			log_warnx("agi: call handed back with IVR_STATUS=FAILED:"
-			    " the call runtime is not built yet");
-			evbuffer_drain(in, evbuffer_get_length(in));
-			bufferevent_setcb(bev, agi_read_reply, NULL, agi_event,
-			    NULL);
-			bufferevent_write(bev, failed, sizeof(failed) - 1);
-			return;
-		}
+	switch (store_flow_get(agi->store, tenant, id, &sf)) {
+	case STORE_OK:
+		break;
+	case STORE_NOTFOUND:
+		*why = "unknown flow";
+		return NULL;
+	case STORE_AMBIGUOUS:
+		*why = "flow id in several tenants: add ?tenant= to the AGI URL";
+		return NULL;
+	default:
+		*why = "store error";
+		return NULL;
 	}
-	if (evbuffer_get_length(in) > AGI_ENV_MAX) {
-		log_warnx("agi: environment block over %d bytes, closing",
-		    AGI_ENV_MAX);
-		bufferevent_free(bev);
+	for (i = 0; i < agi->nflows; i++) {
+		f = agi->flows[i];
+		if (strcmp(f->tenant, sf.tenant) == 0 &&
+		    strcmp(f->id, sf.id) == 0)
+			break;
 	}
-}
-
-static void
-agi_read_reply(struct bufferevent *bev, void *arg)
-{
-	struct evbuffer *in = bufferevent_get_input(bev);
-	char *line;
-
-	/* "100 Trying" may precede the final answer. */
-	while ((line = evbuffer_readln(in, NULL, EVBUFFER_EOL_CRLF)) != NULL) {
-		int final = strncmp(line, "100", 3) != 0;
-
-		free(line);
-		if (final) {
-			bufferevent_free(bev);
-			return;
-		}
+	if (i < agi->nflows && strcmp(agi->flows[i]->doc, sf.doc) == 0) {
+		f = agi->flows[i];
+		f->refs++;
+		store_flow_clear(&sf);
+		return f;
 	}
-}
-
-static void
-agi_event(struct bufferevent *bev, short what, void *arg)
-{
-	bufferevent_free(bev);
+	doc = json_loads(sf.doc, 0, NULL);
+	f = xcalloc(1, sizeof(*f));
+	f->flow = doc ? flow_parse(doc, &errors) : NULL;
+	json_decref(doc);
+	json_decref(errors);
+	if (f->flow == NULL) {
+		free(f);
+		store_flow_clear(&sf);
+		*why = "the stored flow does not load";
+		return NULL;
+	}
+	f->doc = sf.doc;
+	f->tenant = sf.tenant;
+	f->id = sf.id;
+	sf.doc = sf.tenant = sf.id = NULL;
+	store_flow_clear(&sf);
+	f->refs = 2;	/* the cache's and the caller's */
+	if (i < agi->nflows) {
+		agi_flow_put(agi->flows[i]);
+		agi->flows[i] = f;
+	} else {
+		agi->flows = xrealloc(agi->flows, (agi->nflows + 1) *
+		    sizeof(*agi->flows));
+		agi->flows[agi->nflows++] = f;
+	}
+	return f;
 }

@@ -1,21 +1,32 @@
 /*
- * The FastAGI listener. Wazo's dialplan runs AGI(agi://HOST:PORT/FLOW_ID)
- * and Asterisk connects here. Until the call runtime lands (the FastAGI
- * issue), a connection is answered by handing control straight back to
- * the dialplan with IVR_STATUS=FAILED, as the fail-safe rule requires.
+ * The FastAGI runtime. Wazo's dialplan runs AGI(agi://HOST:PORT/FLOW_ID)
+ * and Asterisk connects here; one session per call drives the flow
+ * interpreter (flow/interp.h) over the line codec (agi/codec.h), strictly
+ * one command in flight, prompts from the TTS cache, and writes the call
+ * record as the call progresses.
  */
 #ifndef IVRD_AGI_H
 #define IVRD_AGI_H
 
+#include <jansson.h>
+
 struct event_base;
 struct conf;
+struct store;
+struct tts;
 struct agi;
 
-/* Binds conf->agi_listen; NULL with *err (owned by caller) on failure. */
-struct agi	*agi_new(struct event_base *base, const struct conf *conf,
-		    char **err);
+/*
+ * Binds conf->agi_listen. NULL with *err (owned by the caller) on
+ * failure. store, tts and conf are borrowed and must outlive the agi.
+ */
+struct agi	*agi_new(struct event_base *base, struct store *store,
+		    struct tts *tts, const struct conf *conf, char **err);
+/* Ends every call in progress (records finalised) and stops listening. */
 void		 agi_free(struct agi *agi);
 /* The bound address, "127.0.0.1:PORT" (borrowed). */
 const char	*agi_address(const struct agi *agi);
+/* The "calls" section of /status: a new object. */
+json_t		*agi_status(const struct agi *agi);
 
 #endif

@@ -81,6 +81,12 @@ void	api_flow_get(struct api_req *r);
 void	api_flow_put(struct api_req *r);
 void	api_flow_delete(struct api_req *r);
 void	api_status(struct api_req *r);
+void	api_flow_simulate(struct api_req *r);
+/* The flow named in the URL, in the request's scope; -1 after replying. */
+int	api_find_flow(struct api_req *r, struct store_flow *out);
+/* Runtime settings the simulation shares with the sessions. */
+const char *api_dial_template(const struct api *api);
+const char *api_recordings_dir(const struct api *api);
 void	api_tts_voices(struct api_req *r);
 void	api_tts_synthesize(struct api_req *r);
 void	api_tts_audio(struct api_req *r);

@@ -56,8 +56,8 @@ reply_invalid(struct api_req *r, json_t *errors)
  * Finds the flow named in the URL within the request's tenant scope.
  * 0 with *out filled, or -1 after replying 404 / 409 / 500.
  */
-static int
-find_flow(struct api_req *r, struct store_flow *out)
+int
+api_find_flow(struct api_req *r, struct store_flow *out)
 {
 	const char *id = r->seg[1];
 
@@ -132,7 +132,7 @@ api_flow_get(struct api_req *r)
 	char *text;
 	int len;
 
-	if (find_flow(r, &sf) == -1)
+	if (api_find_flow(r, &sf) == -1)
 		return;
 	prompts_counts(r->prompts, sf.tenant, sf.id, &total, &ready, &failed);
 	len = xasprintf(&text, "%.*s, \"prompts_total\": %ld, "
@@ -253,7 +253,7 @@ api_flow_put(struct api_req *r)
 	char now[ISO8601_LEN];
 	enum store_res res;
 
-	if (find_flow(r, &old) == -1)
+	if (api_find_flow(r, &old) == -1)
 		return;
 	if ((body = api_body_object(r)) == NULL)
 		goto out_old;
@@ -310,7 +310,7 @@ api_flow_delete(struct api_req *r)
 	struct store_flow sf;
 	enum store_res res;
 
-	if (find_flow(r, &sf) == -1)
+	if (api_find_flow(r, &sf) == -1)
 		return;
 	res = store_flow_delete(r->store, sf.tenant, sf.id);
 	if (res == STORE_OK) {

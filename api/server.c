@@ -26,6 +26,8 @@ struct api {
 	struct store			*store;
 	struct tts			*tts;
 	struct prompts			*prompts;
+	char				*dial_template;
+	char				*recordings_dir;
 	long				 max_body;
 	int				 loopback_no_token;
 	char				 address[64];
@@ -51,6 +53,8 @@ static const struct api_route routes[] = {
 		{ EVHTTP_REQ_GET, api_flow_get },
 		{ EVHTTP_REQ_PUT, api_flow_put },
 		{ EVHTTP_REQ_DELETE, api_flow_delete } } },
+	{ { "flows", ":id", "simulate" }, {
+		{ EVHTTP_REQ_POST, api_flow_simulate } } },
 	{ { "status" }, {
 		{ EVHTTP_REQ_GET, api_status } } },
 	{ { "tts", "voices" }, {
@@ -94,6 +98,9 @@ api_new(struct event_base *base, struct store *store, struct tts *tts,
 		fatalx("evhttp_new failed");
 	api->store = store;
 	api->tts = tts;
+	api->dial_template = conf->dial_template[0] ?
+	    xstrdup(conf->dial_template) : NULL;
+	api->recordings_dir = xstrdup(conf->recordings_dir);
 	api->prompts = prompts_new(tts);
 	if (store_flow_each(store, NULL, prerender_stored, api) != STORE_OK)
 		log_warnx("api: cannot list the stored flows to pre-render");
@@ -123,7 +130,21 @@ api_free(struct api *api)
 	if (api->http != NULL)
 		evhttp_free(api->http);
 	prompts_free(api->prompts);
+	free(api->dial_template);
+	free(api->recordings_dir);
 	free(api);
+}
+
+const char *
+api_dial_template(const struct api *api)
+{
+	return api->dial_template;
+}
+
+const char *
+api_recordings_dir(const struct api *api)
+{
+	return api->recordings_dir;
 }
 
 const char *

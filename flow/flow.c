@@ -603,3 +603,9 @@ jappend(json_t *arr, json_t *v)
 	if (v == NULL || json_array_append_new(arr, v) == -1)
 		fatalx("out of memory");
 }
+
+int
+flow_max_call_duration(const struct flow *flow)
+{
+	return flow->max_call_duration;
+}

@@ -35,5 +35,7 @@ json_t		*flow_to_json(const struct flow *flow);
 const char	*flow_id(const struct flow *flow);
 const char	*flow_tenant(const struct flow *flow);
 const char	*flow_entry_context(const struct flow *flow);
+/* Seconds a call may spend in the IVR. */
+int		 flow_max_call_duration(const struct flow *flow);
 
 #endif

@@ -94,8 +94,12 @@ my $ivrd = IvrdTest->start;
 	    'agi_accountcode: ', 'agi_threadid: 140023313659456', '');
 	$sock->timeout(5);
 	my $cmd = <$sock>;
-	is($cmd, qq{SET VARIABLE IVR_STATUS "FAILED"\n},
-	    'the call gets IVR_STATUS=FAILED (the dialplan routes it to its fallback)');
+	is($cmd, qq{SET VARIABLE "IVR_STATUS" "FAILED"\n},
+	    'an unknown flow: IVR_STATUS=FAILED (the dialplan routes it to its fallback)');
+	print $sock "200 result=1\n";
+	$cmd = <$sock>;
+	is($cmd, qq{SET VARIABLE "IVR_ERROR" "unknown flow: demo"\n},
+	    'and IVR_ERROR says why, after the first reply (one command at a time)');
 	print $sock "200 result=1\n";
 	my $eof = <$sock>;
 	ok(!defined $eof, 'then ivrd closes: control returns to the dialplan');
