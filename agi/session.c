@@ -278,15 +278,22 @@ begin_call(struct agi_session *s)
 /* --- commands out ---------------------------------------------------------- */
 
 static void
-send_line(struct agi_session *s, const struct agi_cmd *c)
+send_line(struct agi_session *s, const struct agi_cmd *c, int unbounded)
 {
 	bufferevent_write(s->bev, c->line, c->len);
 	s->in_flight = 1;
 	/* Queue, Dial...: as long as the call lasts; others: bounded. */
-	if (s->cmd == FLOW_CMD_EXEC)
+	if (unbounded)
 		evtimer_del(s->timer);
 	else
 		arm_timer(s, s->agi->command_timeout_sec * 1000);
+}
+
+/* Applications that hold the call for as long as it lasts. */
+static int
+routing_app(const char *app)
+{
+	return strcmp(app, "MSet") != 0 && strcmp(app, "MixMonitor") != 0;
 }
 
 static void
@@ -298,7 +305,7 @@ stream(struct agi_session *s, const char *path, const char *escape)
 		step(s, FLOW_EV_PLAYED, 0, 1);
 		return;
 	}
-	send_line(s, &c);
+	send_line(s, &c, 0);
 }
 
 static void
@@ -342,8 +349,10 @@ static void
 run(struct agi_session *s, const struct flow_cmd *cmd)
 {
 	struct agi_cmd c;
-	int rc = 0;
+	int rc = -1;
 
+	c.len = 0;
+	c.error = "unknown command";
 	if (s->in_flight) {
 		/*
 		 * Only DEADLINE's HANGUP replaces a command in flight: send
@@ -395,7 +404,7 @@ run(struct agi_session *s, const struct flow_cmd *cmd)
 		step(s, FLOW_EV_DONE, 0, 1);
 		return;
 	}
-	send_line(s, &c);
+	send_line(s, &c, cmd->type == FLOW_CMD_EXEC && routing_app(cmd->name));
 }
 
 /* Feeds one event to the interpreter and runs what it asks next. */

@@ -10,7 +10,8 @@
  * that grow only with what the caller does (menus entered, digits,
  * timeline). Nothing is copied out of the flow, and timeline entries
  * point into it; the text of a prompt is looked up again only when the
- * timeline is turned into JSON.
+ * timeline is turned into JSON. The MSet argument of the hand-over is
+ * freed as soon as its reply comes: a queued call does not keep it.
  */
 
 #include <ctype.h>
@@ -51,7 +52,8 @@ enum call_state {
 	CS_COLLECT,		/* FLOW_COLLECT_MS for the next digit */
 	CS_GOODBYE,		/* a hangup action's prompt */
 	CS_HANGUP,		/* our HANGUP */
-	CS_ROUTE_VARS,		/* IVR_* variables; step = which */
+	CS_ROUTE_MSET,		/* IVR_* variables, one MSet */
+	CS_ROUTE_VARS,		/* IVR_* variables one by one; step = which */
 	CS_ROUTE_UNLIMIT,	/* AUTOHANGUP 0 before leaving the IVR */
 	CS_ROUTE,		/* the routing command(s); step = which */
 	CS_FAIL,		/* IVR_STATUS=FAILED ...; step = which */
@@ -122,6 +124,16 @@ static const char *const route_vars[] = {
 };
 #define NROUTE_VARS	(sizeof(route_vars) / sizeof(route_vars[0]))
 
+/*
+ * What MSet's argument parser (ast_app_separate_args, once on ',' for
+ * the pairs, once on '=' within each) would not take literally: ','
+ * splits, '"' and '\' are removed as quoting, '(' ')' '[' ']' nest and
+ * hide a ',' from the split, and '|' is a ',' to old Asterisk's AGI
+ * EXEC. Control characters too. '=' is harmless: each pair is split on
+ * its first '=' only, and the names have none.
+ */
+#define MSET_UNSAFE	",\"\\|()[]"
+
 static const char *const route_errors[FLOW_ACT_COUNT] = {
 	[FLOW_ACT_QUEUE] = "routing to the queue failed",
 	[FLOW_ACT_EXTENSION] = "routing to the extension failed",
@@ -158,6 +170,7 @@ struct flow_call {
 	char			*route_arg;	/* EXEC argument */
 	char			*route;		/* "queue:sales_q" */
 	size_t			 target_off;	/* IVR_TARGET in route */
+	char			*route_mset;	/* MSet argument, while in flight */
 	const char		*error;		/* IVR_ERROR */
 
 	const char		*outcome;	/* route or static; NULL: undecided */
@@ -189,7 +202,11 @@ static void	 entry_complete(struct flow_call *);
 static void	 menu_failed(struct flow_call *, enum tl_kind);
 static void	 run_option(struct flow_call *, const struct flow_option *);
 static void	 route_start(struct flow_call *, const struct flow_option *);
+static const char *route_value(const struct flow_call *, size_t);
+static int	 mset_safe(const char *);
+static char	*route_mset(const struct flow_call *);
 static void	 route_next(struct flow_call *);
+static void	 route_unlimit(struct flow_call *);
 static void	 route_go(struct flow_call *);
 static void	 call_fail(struct flow_call *, const char *);
 static void	 fail_next(struct flow_call *);
@@ -243,6 +260,7 @@ flow_call_free(struct flow_call *c)
 	free(c->dial_template);
 	free(c->route_arg);
 	free(c->route);
+	free(c->route_mset);
 	free(c->recording);
 	free(c->path.s);
 	free(c->digits.s);
@@ -510,9 +528,14 @@ completed(struct flow_call *c, const struct flow_event *ev)
 	case CS_HANGUP:
 		end(c);
 		return;
+	case CS_ROUTE_MSET:
 	case CS_ROUTE_VARS:
 	case CS_ROUTE_UNLIMIT:
-		/* SET VARIABLE and SET AUTOHANGUP cannot fail on a live call. */
+		/*
+		 * SET VARIABLE, MSet (a builtin) and SET AUTOHANGUP cannot
+		 * fail on a live call; a failure all the same is ignored and
+		 * the call is routed regardless.
+		 */
 		route_next(c);
 		return;
 	case CS_ROUTE:
@@ -560,6 +583,7 @@ deadline(struct flow_call *c)
 {
 	switch (c->state) {
 	case CS_HANGUP:
+	case CS_ROUTE_MSET:
 	case CS_ROUTE_VARS:
 	case CS_ROUTE_UNLIMIT:
 	case CS_ROUTE:
@@ -840,51 +864,108 @@ route_start(struct flow_call *c, const struct flow_option *o)
 	c->target_off = strlen(action) + 1;
 	free(target);
 
-	c->state = CS_ROUTE_VARS;
+	/*
+	 * The IVR_* variables in one round trip. The validator keeps every
+	 * value MSet-safe; one that is not all the same (a flow built
+	 * around the validator) gets them one SET VARIABLE at a time, which
+	 * takes any value as it is.
+	 */
 	c->step = 0;
-	emit_var(c, route_vars[0], c->flow->id);
+	free(c->route_mset);
+	if ((c->route_mset = route_mset(c)) != NULL) {
+		c->state = CS_ROUTE_MSET;
+		emit(c, FLOW_CMD_EXEC);
+		c->cmd.name = "MSet";
+		c->cmd.value = c->route_mset;
+		return;
+	}
+	c->state = CS_ROUTE_VARS;
+	emit_var(c, route_vars[0], route_value(c, 0));
+}
+
+/* The value of route_vars[i]; "" when empty, never NULL. */
+static const char *
+route_value(const struct flow_call *c, size_t i)
+{
+	switch (i) {
+	case 0:
+		return c->flow->id;
+	case 1:
+		return flow_call_language(c);
+	case 2:
+		return flow_call_path(c);
+	case 3:
+		return flow_call_digits(c);
+	case 4:
+		return flow_action_name(c->route_action);
+	case 5:
+		return c->route + c->target_off;
+	default:
+		return "ROUTED";
+	}
+}
+
+/* Can s be a value in MSet's argument, taken literally? */
+static int
+mset_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f ||
+		    strchr(MSET_UNSAFE, *s) != NULL)
+			return 0;
+	return 1;
+}
+
+/*
+ * "IVR_FLOW=sales,IVR_LANGUAGE=en-US,...,IVR_STATUS=ROUTED", an empty
+ * value as "IVR_DIGITS=" (MSet sets it to ""); NULL when a value is not
+ * mset_safe().
+ */
+static char *
+route_mset(const struct flow_call *c)
+{
+	const char *value[NROUTE_VARS];
+	size_t i, n, len = 0;
+	char *s, *p;
+
+	for (i = 0; i < NROUTE_VARS; i++) {
+		value[i] = route_value(c, i);
+		if (!mset_safe(value[i]))
+			return NULL;
+		len += strlen(route_vars[i]) + strlen(value[i]) + 2;
+	}
+	p = s = xmalloc(len);
+	for (i = 0; i < NROUTE_VARS; i++) {
+		if (i > 0)
+			*p++ = ',';
+		n = strlen(route_vars[i]);
+		memcpy(p, route_vars[i], n);
+		p += n;
+		*p++ = '=';
+		n = strlen(value[i]);
+		memcpy(p, value[i], n);
+		p += n;
+	}
+	*p = '\0';
+	return s;
 }
 
 static void
 route_next(struct flow_call *c)
 {
-	const char *value;
-
 	switch (c->state) {
+	case CS_ROUTE_MSET:
+		free(c->route_mset);
+		c->route_mset = NULL;
+		route_unlimit(c);
+		return;
 	case CS_ROUTE_VARS:
 		if (++c->step < NROUTE_VARS) {
-			switch (c->step) {
-			case 1:
-				value = flow_call_language(c);
-				break;
-			case 2:
-				value = flow_call_path(c);
-				break;
-			case 3:
-				value = flow_call_digits(c);
-				break;
-			case 4:
-				value = flow_action_name(c->route_action);
-				break;
-			case 5:
-				value = c->route + c->target_off;
-				break;
-			default:
-				value = "ROUTED";
-				break;
-			}
-			emit_var(c, route_vars[c->step], value);
+			emit_var(c, route_vars[c->step],
+			    route_value(c, c->step));
 			return;
 		}
-		/* The limit is for the IVR: a queued caller must not be cut. */
-		if (c->autohangup) {
-			c->autohangup = 0;
-			c->state = CS_ROUTE_UNLIMIT;
-			emit(c, FLOW_CMD_AUTOHANGUP);
-			c->cmd.seconds = 0;
-			return;
-		}
-		route_go(c);
+		route_unlimit(c);
 		return;
 	case CS_ROUTE_UNLIMIT:
 		route_go(c);
@@ -907,6 +988,20 @@ route_next(struct flow_call *c)
 	default:
 		return;
 	}
+}
+
+/* The variables are set; the limit is for the IVR, not a queued caller. */
+static void
+route_unlimit(struct flow_call *c)
+{
+	if (c->autohangup) {
+		c->autohangup = 0;
+		c->state = CS_ROUTE_UNLIMIT;
+		emit(c, FLOW_CMD_AUTOHANGUP);
+		c->cmd.seconds = 0;
+		return;
+	}
+	route_go(c);
 }
 
 /* The hand-over itself: from here on the outcome is the route. */

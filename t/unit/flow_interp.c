@@ -4,8 +4,9 @@
  * The call interpreter, read as calls: a scripted caller feeds events
  * and each test checks the exact commands the session would send. A
  * command is written as a short line ("PLAY welcome en-US \"12*\"",
- * "SET IVR_PATH=root>support", "EXEC Queue sales_q,,,,"), and a run of
- * set-up commands as lines joined by '|'.
+ * "EXEC MSet IVR_FLOW=sales,...", "SET IVR_STATUS=FAILED",
+ * "EXEC Queue sales_q,,,,"), and a run of set-up commands as lines
+ * joined by '|'.
  */
 
 #include <stdio.h>
@@ -258,10 +259,19 @@ answered(struct drv *d)
 	return DONE(d);
 }
 
+/* Sets variables: SET VARIABLE, or an EXEC of MSet. */
+static int
+is_set(const struct flow_cmd *cmd)
+{
+	return cmd->type == FLOW_CMD_SET_VAR || (cmd->type == FLOW_CMD_EXEC &&
+	    strcmp(cmd->name, "MSet") == 0);
+}
+
 /*
  * The command in hand and every command after it that just completes
  * (variables, autohangup, SET_*), joined by '|', up to the first one
- * that does something for the caller (EXEC, PLAY, WAIT, HANGUP, END).
+ * that does something for the caller (EXEC but MSet, PLAY, WAIT, HANGUP,
+ * END).
  */
 static const char *
 run(struct drv *d)
@@ -269,7 +279,7 @@ run(struct drv *d)
 	size_t n;
 
 	snprintf(d->run, sizeof(d->run), "%s", d->line);
-	while (d->cmd != NULL && (d->cmd->type == FLOW_CMD_SET_VAR ||
+	while (d->cmd != NULL && (is_set(d->cmd) ||
 	    d->cmd->type == FLOW_CMD_AUTOHANGUP ||
 	    d->cmd->type == FLOW_CMD_SET_CONTEXT ||
 	    d->cmd->type == FLOW_CMD_SET_EXTENSION ||
@@ -293,9 +303,23 @@ run_head(struct drv *d)
 	return d->run;
 }
 
-/* The IVR_* block and the AUTOHANGUP 0 before a route. */
+/* The IVR_* block, one MSet, and the AUTOHANGUP 0 before a route. */
 static const char *
 vars(const char *flow, const char *lang, const char *path,
+    const char *digits, const char *action, const char *target)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof(buf), "EXEC MSet IVR_FLOW=%s,IVR_LANGUAGE=%s,"
+	    "IVR_PATH=%s,IVR_DIGITS=%s,IVR_ACTION=%s,IVR_TARGET=%s,"
+	    "IVR_STATUS=ROUTED|AUTOHANGUP 0",
+	    flow, lang, path, digits, action, target);
+	return buf;
+}
+
+/* The same block as one SET VARIABLE per variable: the fallback. */
+static const char *
+vars_one_by_one(const char *flow, const char *lang, const char *path,
     const char *digits, const char *action, const char *target)
 {
 	static char buf[1024];
@@ -368,11 +392,11 @@ test_queue_call(const struct flow *sales)
 	is_str(d.cmd->play.voice, "Joanna", "in the English voice");
 	is_str(d.cmd->play.backend, "local", "on the flow's backend");
 	PLAYED(&d, '1');
-	is_str(run(&d), "SET IVR_FLOW=sales|SET IVR_LANGUAGE=en-US|"
-	    "SET IVR_PATH=root|SET IVR_DIGITS=1|SET IVR_ACTION=queue|"
-	    "SET IVR_TARGET=sales_q|SET IVR_STATUS=ROUTED|AUTOHANGUP 0|"
-	    "EXEC Queue sales_q,,,,", "barge-in 1: IVR_* variables, "
-	    "backstop off, Queue");
+	is_str(run(&d), "EXEC MSet IVR_FLOW=sales,IVR_LANGUAGE=en-US,"
+	    "IVR_PATH=root,IVR_DIGITS=1,IVR_ACTION=queue,"
+	    "IVR_TARGET=sales_q,IVR_STATUS=ROUTED|AUTOHANGUP 0|"
+	    "EXEC Queue sales_q,,,,", "barge-in 1: IVR_* variables in one "
+	    "MSet, backstop off, Queue");
 	is_str(flow_call_outcome(d.call), "queue:sales_q", "outcome "
 	    "queue:sales_q as soon as the call is handed over");
 	ok(!flow_call_done(d.call), "not done while queued");
@@ -408,9 +432,9 @@ test_wait_digit(const struct flow *sales)
 	is_str(PLAYED(&d, '\0'), "WAIT 5000", "no digit in the prompt: "
 	    "wait timeout_sec");
 	DIGIT(&d, '3');
-	is_str(run(&d), "SET IVR_FLOW=sales|SET IVR_LANGUAGE=en-US|"
-	    "SET IVR_PATH=root|SET IVR_DIGITS=3|SET IVR_ACTION=extension|"
-	    "SET IVR_TARGET=1001@default|SET IVR_STATUS=ROUTED|AUTOHANGUP 0|"
+	is_str(run(&d), "EXEC MSet IVR_FLOW=sales,IVR_LANGUAGE=en-US,"
+	    "IVR_PATH=root,IVR_DIGITS=3,IVR_ACTION=extension,"
+	    "IVR_TARGET=1001@default,IVR_STATUS=ROUTED|AUTOHANGUP 0|"
 	    "CONTEXT default|EXTENSION 1001|PRIORITY 1|END",
 	    "3 in the wait: extension through SET CONTEXT/EXTENSION/PRIORITY");
 	is_str(flow_call_outcome(d.call), "extension:1001@default",
@@ -726,9 +750,9 @@ test_recording(const struct flow *rec)
 	is_str(d.cmd->play.backend, "polly", "a polly flow says so");
 	PLAYED(&d, '\0');
 	TIMEOUT(&d);
-	is_str(run(&d), "SET IVR_FLOW=rec|SET IVR_LANGUAGE=en-US|"
-	    "SET IVR_PATH=root|SET IVR_DIGITS=|SET IVR_ACTION=queue|"
-	    "SET IVR_TARGET=overflow_q|SET IVR_STATUS=ROUTED|AUTOHANGUP 0|"
+	is_str(run(&d), "EXEC MSet IVR_FLOW=rec,IVR_LANGUAGE=en-US,"
+	    "IVR_PATH=root,IVR_DIGITS=,IVR_ACTION=queue,"
+	    "IVR_TARGET=overflow_q,IVR_STATUS=ROUTED|AUTOHANGUP 0|"
 	    "EXEC Queue overflow_q,,,,", "the 'queue' fallback: "
 	    "fallback_queue_ref");
 	drv_end(&d);
@@ -838,14 +862,27 @@ test_hangups(const struct flow *sales)
 
 	drv_start(&d, sales, NULL);
 	answered(&d);
-	PLAYED(&d, '1');
-	DONE(&d);
-	DONE(&d);
-	is_str(HANGUP(&d), "END", "hang-up while setting the IVR_* "
-	    "variables");
+	is_str(PLAYED(&d, '1'), "EXEC MSet IVR_FLOW=sales,"
+	    "IVR_LANGUAGE=en-US,IVR_PATH=root,IVR_DIGITS=1,IVR_ACTION=queue,"
+	    "IVR_TARGET=sales_q,IVR_STATUS=ROUTED", "1: the IVR_* MSet");
+	is_str(HANGUP(&d), "END", "hang-up while the MSet of the IVR_* "
+	    "variables is in flight");
 	is_str(flow_call_outcome(d.call), "abandoned", "not routed yet: "
 	    "abandoned");
 	is_str(flow_call_menu(d.call), "root", "in root");
+	is_int(tl_count(&d, "routed"), 0, "never routed");
+	is_str(flow_call_status(d.call), "completed", "status completed");
+	is_str(DONE(&d), "END", "the MSet reply after that: no command");
+	drv_end(&d);
+
+	drv_start(&d, sales, NULL);
+	answered(&d);
+	PLAYED(&d, '1');
+	is_str(DONE(&d), "AUTOHANGUP 0", "MSet done: the backstop off");
+	is_str(HANGUP(&d), "END", "hang-up between the variables and the "
+	    "Queue");
+	is_str(flow_call_outcome(d.call), "abandoned", "still not routed: "
+	    "abandoned");
 	is_int(tl_count(&d, "routed"), 0, "never routed");
 	drv_end(&d);
 
@@ -858,6 +895,198 @@ test_hangups(const struct flow *sales)
 	    "the outcome stays the queue");
 	is_str(flow_call_status(d.call), "completed", "completed");
 	drv_end(&d);
+}
+
+/*
+ * The IVR_* variables go out in one MSet, its argument exactly what
+ * Asterisk's MSet parses back into the seven variables.
+ */
+static void
+test_mset(const struct flow *sales)
+{
+	struct drv d;
+
+	drv_start(&d, sales, NULL);
+	answered(&d);
+	PLAYED(&d, '2');
+	is_str(PLAYED(&d, '1'), "EXEC MSet IVR_FLOW=sales,IVR_LANGUAGE=en-US,"
+	    "IVR_PATH=root>support,IVR_DIGITS=21,IVR_ACTION=queue,"
+	    "IVR_TARGET=support_q,IVR_STATUS=ROUTED", "queue after "
+	    "root>support: one MSet");
+	is_int(d.cmd->type, FLOW_CMD_EXEC, "an EXEC");
+	is_str(d.cmd->name, "MSet", "of MSet");
+	is_str(d.cmd->value, "IVR_FLOW=sales,IVR_LANGUAGE=en-US,"
+	    "IVR_PATH=root>support,IVR_DIGITS=21,IVR_ACTION=queue,"
+	    "IVR_TARGET=support_q,IVR_STATUS=ROUTED", "its exact argument: "
+	    "name=value pairs, comma-separated, in the old SET order");
+	is_str(flow_call_outcome(d.call), NULL, "no outcome while the MSet "
+	    "is in flight");
+	is_str(DONE(&d), "AUTOHANGUP 0", "then the backstop off");
+	is_str(DONE(&d), "EXEC Queue support_q,,,,", "then Queue");
+	is_str(flow_call_outcome(d.call), "queue:support_q", "handed over");
+	is_str(DONE(&d), "END", "END");
+	drv_end(&d);
+
+	drv_start(&d, sales, NULL);
+	answered(&d);
+	is_str(PLAYED(&d, '3'), "EXEC MSet IVR_FLOW=sales,IVR_LANGUAGE=en-US,"
+	    "IVR_PATH=root,IVR_DIGITS=3,IVR_ACTION=extension,"
+	    "IVR_TARGET=1001@default,IVR_STATUS=ROUTED", "extension: one "
+	    "MSet, IVR_TARGET exten@context");
+	is_str(d.cmd->value, "IVR_FLOW=sales,IVR_LANGUAGE=en-US,"
+	    "IVR_PATH=root,IVR_DIGITS=3,IVR_ACTION=extension,"
+	    "IVR_TARGET=1001@default,IVR_STATUS=ROUTED", "its exact argument");
+	is_str(run(&d), "EXEC MSet IVR_FLOW=sales,IVR_LANGUAGE=en-US,"
+	    "IVR_PATH=root,IVR_DIGITS=3,IVR_ACTION=extension,"
+	    "IVR_TARGET=1001@default,IVR_STATUS=ROUTED|AUTOHANGUP 0|"
+	    "CONTEXT default|EXTENSION 1001|PRIORITY 1|END", "then the "
+	    "backstop off and SET CONTEXT/EXTENSION/PRIORITY");
+	drv_end(&d);
+
+	/* As a failed SET VARIABLE was: the call is routed all the same. */
+	drv_start(&d, sales, NULL);
+	answered(&d);
+	is_str(PLAYED(&d, '1'), "EXEC MSet IVR_FLOW=sales,IVR_LANGUAGE=en-US,"
+	    "IVR_PATH=root,IVR_DIGITS=1,IVR_ACTION=queue,IVR_TARGET=sales_q,"
+	    "IVR_STATUS=ROUTED", "1: the MSet");
+	is_str(FAILED(&d), "AUTOHANGUP 0", "MSet failed: ignored, the "
+	    "backstop off");
+	is_str(DONE(&d), "EXEC Queue sales_q,,,,", "and Queue");
+	is_str(DONE(&d), "END", "END");
+	is_str(flow_call_outcome(d.call), "queue:sales_q", "outcome the "
+	    "queue");
+	is_str(flow_call_status(d.call), "completed", "not failed");
+	is_int(tl_count(&d, "failed"), 0, "no failure on the timeline");
+	drv_end(&d);
+
+	/* The hand-over has started: the deadline no longer applies. */
+	drv_start(&d, sales, NULL);
+	answered(&d);
+	PLAYED(&d, '1');
+	is_str(DEADLINE(&d), "NULL", "DEADLINE during the MSet: ignored");
+	is_str(DONE(&d), "AUTOHANGUP 0", "the MSet's reply: on to the "
+	    "route");
+	is_str(DONE(&d), "EXEC Queue sales_q,,,,", "Queue");
+	drv_end(&d);
+}
+
+/* The option of root for key, to alter behind the validator's back. */
+static struct flow_option *
+root_option(struct flow *flow, const char *key)
+{
+	for (size_t i = 0; i < flow->nmenus; i++) {
+		struct flow_menu *m = &flow->menus[i];
+
+		if (strcmp(m->id, "root") != 0)
+			continue;
+		for (size_t j = 0; j < m->noptions; j++)
+			if (strcmp(m->options[j].key, key) == 0)
+				return &m->options[j];
+	}
+	diag("no option %s in root", key);
+	exit(1);
+}
+
+/*
+ * A value MSet would not take literally gets the variables one SET
+ * VARIABLE at a time. The validator lets no such value into a flow (the
+ * first assertions show it refusing each), so the flow is altered
+ * behind its back.
+ */
+static void
+test_mset_unsafe(struct flow *sales)
+{
+	static const struct {
+		char		 c;
+		const char	*name;
+	} bad[] = {
+		{ ',', "a comma" }, { '"', "a quote" }, { '\\', "a backslash" },
+		{ '|', "a pipe" }, { '(', "a parenthesis" },
+		{ ')', "a closing parenthesis" }, { '[', "a bracket" },
+		{ ']', "a closing bracket" }, { '\n', "a newline" },
+		{ '\t', "a tab" }, { '\x01', "a control character" },
+		{ '\x7f', "DEL" },
+	};
+	struct flow_option *o = root_option(sales, "1");
+	char *saved = o->queue_ref, ref[16], want[1200];
+	const char *src = "{'id': 'x',"
+	    " 'languages': [{'code': 'en-US', 'voice': 'Joanna'}],"
+	    " 'prompts': {'p': {'text': {'en-US': 'Hi.'}}},"
+	    " 'menus': {'root': {'id': 'root', 'prompt': 'p',"
+	    "   'options': {'1': {'action': 'queue', 'queue_ref': 'q'}}}}}";
+	char *js = strdup(src);
+	json_t *doc, *opt, *errors;
+	struct flow *f;
+	struct drv d;
+
+	for (char *p = js; *p != '\0'; p++)
+		if (*p == '\'')
+			*p = '"';
+	doc = json_loads(js, 0, NULL);
+	free(js);
+	opt = json_object_get(json_object_get(json_object_get(
+	    json_object_get(doc, "menus"), "root"), "options"), "1");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(ref, sizeof(ref), "q%cx", bad[i].c);
+		json_object_set_new(opt, "queue_ref", json_string(ref));
+		errors = NULL;
+		f = flow_parse(doc, &errors);
+		ok(f == NULL && json_array_size(errors) == 1, "the validator "
+		    "refuses a queue_ref with %s", bad[i].name);
+		flow_free(f);
+		json_decref(errors);
+	}
+	json_object_set_new(opt, "queue_ref", json_string("q"));
+	errors = NULL;
+	f = flow_parse(doc, &errors);
+	ok(f != NULL, "and takes it without");
+	flow_free(f);
+	json_decref(errors);
+	json_decref(doc);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(ref, sizeof(ref), "q%cx", bad[i].c);
+		o->queue_ref = ref;
+		drv_start(&d, sales, NULL);
+		answered(&d);
+		PLAYED(&d, '1');
+		/* run_head() would cut "q|x" at its '|'. */
+		snprintf(want, sizeof(want), "%s|EXEC Queue %s,,,,",
+		    vars_one_by_one("sales", "en-US", "root", "1", "queue",
+		    ref), ref);
+		is_str(run(&d), want, "IVR_TARGET with %s: one SET VARIABLE "
+		    "a variable, then the route as ever", bad[i].name);
+		is_int(d.cmd->type, FLOW_CMD_EXEC, "with %s, the route is "
+		    "the Queue EXEC", bad[i].name);
+		drv_end(&d);
+	}
+
+	/* The fallback behaves as the variables always did. */
+	o->queue_ref = ref;
+	snprintf(ref, sizeof(ref), "q,x");
+	drv_start(&d, sales, NULL);
+	answered(&d);
+	is_str(PLAYED(&d, '1'), "SET IVR_FLOW=sales", "one by one: "
+	    "IVR_FLOW first");
+	is_str(FAILED(&d), "SET IVR_LANGUAGE=en-US", "a failed SET VARIABLE "
+	    "is ignored");
+	DONE(&d);
+	is_str(HANGUP(&d), "END", "hang-up while setting the IVR_* "
+	    "variables one by one");
+	is_str(flow_call_outcome(d.call), "abandoned", "not routed yet: "
+	    "abandoned");
+	is_int(tl_count(&d, "routed"), 0, "never routed");
+	drv_end(&d);
+
+	/* '=' is no separator within a value: MSet splits on the first. */
+	snprintf(ref, sizeof(ref), "q=x");
+	drv_start(&d, sales, NULL);
+	answered(&d);
+	is_str(PLAYED(&d, '1'), "EXEC MSet IVR_FLOW=sales,IVR_LANGUAGE=en-US,"
+	    "IVR_PATH=root,IVR_DIGITS=1,IVR_ACTION=queue,IVR_TARGET=q=x,"
+	    "IVR_STATUS=ROUTED", "an '=' in a value: still one MSet");
+	drv_end(&d);
+	o->queue_ref = saved;
 }
 
 static void
@@ -882,10 +1111,12 @@ test_failures(const struct flow *sales)
 
 	drv_start(&d, sales, NULL);
 	answered(&d);
-	PLAYED(&d, '3');
-	for (int i = 0; i < 8; i++)
-		DONE(&d);
-	is_str(d.line, "CONTEXT default", "extension: SET CONTEXT ...");
+	is_str(PLAYED(&d, '3'), "EXEC MSet IVR_FLOW=sales,"
+	    "IVR_LANGUAGE=en-US,IVR_PATH=root,IVR_DIGITS=3,"
+	    "IVR_ACTION=extension,IVR_TARGET=1001@default,IVR_STATUS=ROUTED",
+	    "extension: the MSet ...");
+	is_str(DONE(&d), "AUTOHANGUP 0", "... AUTOHANGUP 0 ...");
+	is_str(DONE(&d), "CONTEXT default", "... SET CONTEXT ...");
 	FAILED(&d);
 	is_str(run(&d), "SET IVR_STATUS=FAILED|SET IVR_ERROR=routing to the "
 	    "extension failed|END", "refused: FAILED");
@@ -1014,7 +1245,10 @@ test_hours(const struct flow *hours, const struct flow *bare)
 	DONE(&d);
 	is_str(DONE(&d), "PLAY closed en-US \"\"", "sunday: the closed "
 	    "prompt");
-	PLAYED(&d, '\0');
+	is_str(PLAYED(&d, '\0'), "EXEC MSet IVR_FLOW=hours,"
+	    "IVR_LANGUAGE=en-US,IVR_PATH=,IVR_DIGITS=,IVR_ACTION=voicemail,"
+	    "IVR_TARGET=1000,IVR_STATUS=ROUTED", "closed: one MSet, empty "
+	    "IVR_PATH and IVR_DIGITS written as NAME=");
 	is_str(run_head(&d), vars("hours", "en-US", "", "", "voicemail", "1000"),
 	    "then the voicemail_fallback");
 	is_str(d.line, "EXEC VoiceMail 1000", "VoiceMail(1000)");
@@ -1062,6 +1296,8 @@ main(void)
 	test_recording(rec);
 	test_wazo(sales);
 	test_hangups(sales);
+	test_mset(sales);
+	test_mset_unsafe(sales);
 	test_failures(sales);
 	test_deadline(sales, multi);
 	test_hours(hours, bare);
