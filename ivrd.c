@@ -346,6 +346,7 @@ run_daemon(struct daemon_ctx *d)
 	    (d->agi = agi_new(d->base, d->store, d->tts, &d->conf,
 	    &err)) == NULL)
 		fatalx("%s", err);
+	api_set_agi(d->api, d->agi);
 	write_port_file(d);
 
 	signal(SIGPIPE, SIG_IGN);

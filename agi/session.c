@@ -469,11 +469,33 @@ on_reply(struct agi_session *s, const struct agi_reply *r)
 		else
 			step(s, FLOW_EV_TIMEOUT, 0, 0);
 		break;
+	case FLOW_CMD_EXEC:
+		/*
+		 * -2: no such application (a real failure). -1: the caller
+		 * hung up, or a Queue's or Dial's bridged call ended: the
+		 * call is over, routed as it was.
+		 */
+		if (r->is_number && r->value == -1)
+			step(s, FLOW_EV_HANGUP, 0, 0);
+		else
+			step(s, FLOW_EV_DONE, 0, r->is_number && r->value < 0);
+		break;
 	default:
 		step(s, FLOW_EV_DONE, 0, r->is_number && r->value < 0 &&
 		    s->cmd != FLOW_CMD_HANGUP);
 		break;
 	}
+}
+
+/* 1 when the next line waiting in the buffer is Asterisk's HANGUP. */
+static int
+hangup_follows(struct evbuffer *in)
+{
+	unsigned char *p;
+
+	if (evbuffer_get_length(in) < 7 || (p = evbuffer_pullup(in, 7)) == NULL)
+		return 0;
+	return memcmp(p, "HANGUP\n", 7) == 0;
 }
 
 static void
@@ -520,7 +542,16 @@ read_cb(struct bufferevent *bev, void *arg)
 		case AGI_REPLY_DONE:
 			if (s->state == S_HANDBACK)
 				handback(s, NULL, NULL);
-			else if (s->in_flight || s->discard > 0)
+			else if (hangup_follows(in) && s->discard == 0) {
+				/*
+				 * The caller hung up: the reply (a Queue's -1,
+				 * a prompt cut short) and the notice came
+				 * together. The hang-up is what happened.
+				 */
+				evbuffer_drain(in, 7);
+				s->in_flight = 0;
+				step(s, FLOW_EV_HANGUP, 0, 0);
+			} else if (s->in_flight || s->discard > 0)
 				on_reply(s, &reply);
 			else
 				log_warnx("agi: call %.8s: a reply to no "

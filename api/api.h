@@ -25,6 +25,9 @@ struct api	*api_new(struct event_base *base, struct store *store,
 void		 api_free(struct api *api);
 /* The bound address, "127.0.0.1:PORT" (borrowed). */
 const char	*api_address(const struct api *api);
+/* The call runtime whose counts /status shows (borrowed). */
+struct agi;
+void		 api_set_agi(struct api *api, struct agi *agi);
 /* Applies the settings a SIGHUP may change (body limit, token policy). */
 void		 api_reconfigure(struct api *api, const struct conf *conf);
 

@@ -86,6 +86,7 @@ void	api_flow_simulate(struct api_req *r);
 int	api_find_flow(struct api_req *r, struct store_flow *out);
 /* Runtime settings the simulation shares with the sessions. */
 const char *api_dial_template(const struct api *api);
+struct agi *api_agi(const struct api *api);
 const char *api_recordings_dir(const struct api *api);
 void	api_tts_voices(struct api_req *r);
 void	api_tts_synthesize(struct api_req *r);

@@ -28,6 +28,7 @@ struct api {
 	struct prompts			*prompts;
 	char				*dial_template;
 	char				*recordings_dir;
+	struct agi			*agi;
 	long				 max_body;
 	int				 loopback_no_token;
 	char				 address[64];
@@ -133,6 +134,18 @@ api_free(struct api *api)
 	free(api->dial_template);
 	free(api->recordings_dir);
 	free(api);
+}
+
+void
+api_set_agi(struct api *api, struct agi *agi)
+{
+	api->agi = agi;
+}
+
+struct agi *
+api_agi(const struct api *api)
+{
+	return api->agi;
 }
 
 const char *

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include "agi/agi.h"
 #include "api/api_int.h"
 #include "util.h"
 
@@ -21,8 +22,10 @@ api_status(struct api_req *r)
 		return;
 	}
 	iso8601_utc(time(NULL), now);
-	api_reply(r, 200, json_pack("{s:o, s:{s:b, s:s}, s:{s:I, s:I, s:I},"
-	    " s:s}",
+	api_reply(r, 200, json_pack("{s:o, s:o, s:{s:b, s:s}, s:{s:I, s:I, "
+	    "s:I}, s:s}",
+	    "calls", api_agi(r->api) ? agi_status(api_agi(r->api)) :
+	    json_object(),
 	    "tts", tts_status(r->tts),
 	    "wazo", "available", 0, "error", "not configured",
 	    "flows", "total", (json_int_t)total, "active", (json_int_t)active,

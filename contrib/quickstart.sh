@@ -14,7 +14,7 @@ case "$mode" in run|test) ;; *) echo "usage: $0 run|test" >&2; exit 2 ;; esac
 PKGS="build-essential autoconf automake libtool pkg-config perl curl
 libevent-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
 libespeak-ng-dev espeak-ng-data libssl-dev libspeexdsp-dev tzdata
-ca-certificates"
+ca-certificates sqlite3"
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
