@@ -331,6 +331,31 @@ for my $case ([ 'queue', [ [ 500, '1' ] ], 'queue:sales_q' ],
 	is($r->{json}{error}, 'digits.0.digit: must be one of 0-9 * #', 'with its path');
 }
 
+# --- business hours in another time zone, on an injected clock ----------------
+post_flow({ id => 'hours', languages => [ { code => 'en-US', voice => 'Joanna' } ],
+	prompts => { welcome => $hello, closed => $prompts{closed} },
+	business_hours => { name => 'ny', timezone => 'America/New_York',
+	    timeframes => { monday => [ '09:00-17:00' ], friday => [ '22:00-06:00' ] },
+	    holidays => [ '12-25' ] },
+	voicemail_fallback => '2000',
+	menus => { root => { id => 'root', prompt => 'welcome',
+	    options => { 1 => { action => 'queue', queue_ref => 'sales_q' } } } } });
+for my $case (
+    [ '2026-11-23T10:00:00-05:00', 'open', 'Monday 10:00 in New York' ],
+    [ '2026-11-23T15:00:00Z', 'open', 'the same instant given in UTC' ],
+    [ '2026-11-23T17:00:00-05:00', 'closed', 'Monday 17:00: the end is exclusive' ],
+    [ '2026-11-23T08:59:00-05:00', 'closed', 'Monday 08:59' ],
+    [ '2026-11-28T03:00:00-05:00', 'open', 'Saturday 03:00: Friday\'s overnight range' ],
+    [ '2026-11-28T06:00:00-05:00', 'closed', 'Saturday 06:00: the overnight range is over' ],
+    [ '2026-12-25T23:00:00-05:00', 'closed', 'a Friday night that is Christmas' ],
+    [ '2026-07-06T10:00:00-04:00', 'open', 'a Monday in summer time (UTC-4)' ]) {
+	my ($now, $want, $name) = @$case;
+	my $r = $ivrd->req(POST => '/flows/hours/simulate', body => {
+	    now => $now, digits => [ { at_ms => 300, digit => '1' } ] });
+	is($r->{json}{outcome}, $want eq 'open' ? 'queue:sales_q' : 'voicemail:2000',
+	    "hours: $name is $want");
+}
+
 # --- the call cap --------------------------------------------------------------
 {
 	my $capped = IvrdTest->start(tenant => 'default', conf => { agi_max_calls => 1 });
