@@ -26,6 +26,17 @@ struct agi	*agi_new(struct event_base *base, struct store *store,
 void		 agi_free(struct agi *agi);
 /* The bound address, "127.0.0.1:PORT" (borrowed). */
 const char	*agi_address(const struct agi *agi);
+/*
+ * Live transfer (POST /voice/calls/{uuid}/transfer): the call leaves the
+ * IVR at once and is dialled to target. AGI_TRANSFER_NOTLIVE when no
+ * session of that call is in ivrd any more (the API answers 409),
+ * AGI_TRANSFER_BAD for a target that cannot be dialled (400).
+ */
+enum agi_transfer_res { AGI_TRANSFER_OK, AGI_TRANSFER_NOTLIVE,
+	AGI_TRANSFER_BAD };
+enum agi_transfer_res agi_transfer(struct agi *agi, const char *call_uuid,
+		    const char *tenant, const char *target);
+
 /* The "calls" section of /status: a new object. */
 json_t		*agi_status(const struct agi *agi);
 

@@ -725,3 +725,11 @@ agi_session_kill(struct agi_session *s)
 	else
 		finish(s);
 }
+
+/* Live transfer: filled in with the call-handling modes. */
+enum agi_transfer_res
+agi_transfer(struct agi *agi, const char *call_uuid, const char *tenant,
+    const char *target)
+{
+	return AGI_TRANSFER_NOTLIVE;
+}

@@ -133,6 +133,39 @@ enum store_res store_call_put(struct store *store,
 enum store_res store_call_get(struct store *store, const char *tenant,
 		    const char *id, struct store_call *out);
 
+/* --- phone numbers (store/numbers.c) ------------------------------ */
+
+/*
+ * A phone number of the voice API (shared/seeds/003_...). The runtime
+ * looks numbers up by phone_number (E.164) when a call reaches ivrd with
+ * no flow in its AGI URL. Strings owned; NULL when unset.
+ */
+struct store_number {
+	char	*uuid;
+	char	*tenant;
+	char	*phone_number;		/* E.164, "+15551234567" */
+	char	*friendly_name;
+	char	*status;		/* active, inactive */
+	char	*connection_type;	/* wazo */
+	char	*call_handling_mode;	/* ai_only, human_only, ai_with_handoff, ivr_menu */
+	int	 ai_enabled;
+	int	 recording_enabled;
+	int	 ivr_enabled;
+	char	*ai_system_prompt;
+	char	*flow_id;		/* the flow ivr_menu runs */
+	char	*human_target;		/* a queue name */
+	char	*created_at;
+};
+void	store_number_clear(struct store_number *n);
+/*
+ * The number whose phone_number equals phone (E.164, or the same digits
+ * without "+"), in any tenant. STORE_NOTFOUND when none.
+ */
+enum store_res store_number_by_phone(struct store *store, const char *phone,
+		    struct store_number *out);
+/* The tenant's voice permission (seed: twilio_voice_enabled); 0 if unset. */
+int	store_tenant_voice_enabled(struct store *store, const char *tenant);
+
 /*
  * Batching: writes between store_batch_begin and store_batch_commit share
  * one transaction (one WAL commit for many calls). Nesting is counted.
