@@ -44,6 +44,7 @@ static const struct conf_key conf_keys[] = {
 	{ "dial_template",	STR(dial_template),	"", 0, 0 },
 	{ "recordings_dir",	STR(recordings_dir),	"/var/spool/asterisk/monitor",
 	    0, 0 },
+	{ "ai_agent_address",	STR(ai_agent_address),	"", 0, 0 },
 	{ "polly_region",	STR(polly_region),	"", 0, 0 },
 	{ "polly_endpoint",	STR(polly_endpoint),	"", 0, 0 },
 	{ "polly_engine",	STR(polly_engine),	"standard", 0, 0 },
@@ -239,6 +240,16 @@ conf_check(const struct conf *conf, char **err)
 		xasprintf(err, "dial_template: '%s' has no %%s for the "
 		    "destination", conf->dial_template);
 		return -1;
+	}
+	if (conf->ai_agent_address[0] != '\0') {
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		if (parse_hostport(conf->ai_agent_address, &ss, &len) == -1) {
+			xasprintf(err, "ai_agent_address: '%s' is not HOST:PORT",
+			    conf->ai_agent_address);
+			return -1;
+		}
 	}
 	if (strcmp(conf->polly_engine, "standard") != 0 &&
 	    strcmp(conf->polly_engine, "neural") != 0) {

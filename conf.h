@@ -25,6 +25,7 @@ struct conf {
 	char	*routing_style;		/* exec, wazo */
 	char	*dial_template;		/* transfer: "PJSIP/%s@trunk" */
 	char	*recordings_dir;	/* MixMonitor files go below */
+	char	*ai_agent_address;	/* AudioSocket HOST:PORT, "" = none */
 
 	/* Amazon Polly; credentials also from the AWS_* environment. */
 	char	*polly_region;		/* "" = $AWS_REGION, else us-east-1 */

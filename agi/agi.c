@@ -58,6 +58,8 @@ agi_new(struct event_base *base, struct store *store, struct tts *tts,
 	agi->dial_template = conf->dial_template[0] ?
 	    xstrdup(conf->dial_template) : NULL;
 	agi->recordings_dir = xstrdup(conf->recordings_dir);
+	agi->ai_agent = conf->ai_agent_address[0] ?
+	    xstrdup(conf->ai_agent_address) : NULL;
 	TAILQ_INIT(&agi->sessions);
 	agi->flush_ev = evtimer_new(base, agi_flush, agi);
 	log_info("agi: listening on agi://%s (at most %ld calls)",
@@ -85,6 +87,7 @@ agi_free(struct agi *agi)
 	free(agi->flows);
 	free(agi->dial_template);
 	free(agi->recordings_dir);
+	free(agi->ai_agent);
 	free(agi);
 }
 

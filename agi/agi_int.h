@@ -33,6 +33,7 @@ struct agi {
 	enum flow_routing	 routing;
 	char			*dial_template;
 	char			*recordings_dir;
+	char			*ai_agent;	/* AudioSocket HOST:PORT or NULL */
 
 	TAILQ_HEAD(, agi_session) sessions;
 	long			 nsessions;

@@ -32,6 +32,18 @@ enum sess_state {
 	S_RUN,		/* the interpreter drives */
 	S_TTS,		/* a prompt is still rendering */
 	S_HANDBACK,	/* setting IVR_STATUS (FAILED, BUSY), then close */
+	S_LOOKUP,	/* no flow in the URL: asking the dialed number */
+	S_SCRIPT,	/* a number's mode, or a live transfer: ivrd drives */
+};
+
+/* The commands ivrd runs itself: a number's mode, a live transfer. */
+enum script_phase {
+	P_ANSWER,	/* AI: answer first */
+	P_AUDIOSOCKET,	/* AI: the agent has the call until it returns */
+	P_MSET,		/* IVR_* before a hand-over */
+	P_UNHANG,	/* SET AUTOHANGUP 0 */
+	P_ROUTE,	/* Queue (human) or Dial (transfer) */
+	P_END,
 };
 
 struct agi_session {
@@ -56,6 +68,22 @@ struct agi_session {
 	int			 in_cb;		/* our callbacks on the stack */
 	int			 dead;		/* free when in_cb drops to 0 */
 
+	/* Reached by number, or transferred: ivrd runs a short script. */
+	enum script_phase	 phase;
+	int			 is_ai, handoff, ai_handled;
+	char			*number_uuid;
+	char			*human_target;	/* the number's queue */
+	char			*route_app;	/* Queue or Dial */
+	char			*route_args;
+	char			*route_outcome;	/* "queue:sales_q" */
+	char			*mset;		/* IVR_* for MSet */
+	const char		*sc_status;	/* ringing ... completed */
+	char			*sc_outcome;
+	json_t			*extra;		/* timeline entries of our own */
+	char			*xfer_pending;	/* a transfer waits for a reply */
+	char			*wazo_dstnum, *xivo_exten;
+	int			 lookup_step;
+
 	/* The hand-back path: IVR_STATUS, then IVR_ERROR, then close. */
 	const char		*status;
 	char			*error;
@@ -77,6 +105,11 @@ static void	step(struct agi_session *, enum flow_event_type, char, int);
 static void	finish(struct agi_session *);
 static void	handback(struct agi_session *, const char *, const char *);
 static void	session_free(struct agi_session *);
+static void	hung_up(struct agi_session *);
+static void	script_next(struct agi_session *, const struct agi_reply *);
+static void	start_transfer(struct agi_session *, const char *);
+static void	start_lookup(struct agi_session *);
+static void	lookup_reply(struct agi_session *, const struct agi_reply *);
 
 /* Around every callback: a session ended inside is freed on the way out. */
 #define ENTER(s)	((s)->in_cb++)
@@ -150,11 +183,37 @@ agi_session_start(struct agi *agi, int fd)
 
 /* --- the call record --------------------------------------------------- */
 
+/* Status and outcome: the interpreter's, or the script's. */
+static const char *
+call_status(const struct agi_session *s)
+{
+	return s->call != NULL && s->sc_status == NULL ?
+	    flow_call_status(s->call) : s->sc_status;
+}
+
+static const char *
+call_outcome(const struct agi_session *s)
+{
+	return s->call != NULL && s->sc_outcome == NULL ?
+	    flow_call_outcome(s->call) : s->sc_outcome;
+}
+
+/* A timeline entry of the session's own (mode, transfer, hang-up). */
+static void
+note(struct agi_session *s, json_t *entry)
+{
+	if (s->extra == NULL)
+		s->extra = json_array();
+	json_object_set_new(entry, "at_ms", json_integer(elapsed_ms(s)));
+	json_array_append_new(s->extra, entry);
+}
+
 static void
 write_record(struct agi_session *s, int final)
 {
 	struct store_call rec;
 	char ended[ISO8601_MS_LEN], *timeline = NULL;
+	const char *status = call_status(s), *outcome = call_outcome(s);
 	json_t *tl;
 
 	memset(&rec, 0, sizeof(rec));
@@ -162,26 +221,33 @@ write_record(struct agi_session *s, int final)
 	rec.uniqueid = s->uniqueid;
 	rec.tenant = s->tenant;
 	rec.flow_id = s->flow_id;
+	rec.phone_number_uuid = s->number_uuid;
 	rec.from_number = s->from;
 	rec.to_number = s->to;
-	rec.status = (char *)(uintptr_t)flow_call_status(s->call);
 	rec.started_at = s->started_at;
 	rec.answered_at = s->answered_at[0] ? s->answered_at : NULL;
 	rec.duration_ms = -1;
-	rec.language = (char *)(uintptr_t)flow_call_language(s->call);
-	rec.outcome = (char *)(uintptr_t)flow_call_outcome(s->call);
-	rec.recording_path = (char *)(uintptr_t)flow_call_recording(s->call);
+	rec.ai_handled = s->ai_handled;
+	if (s->call != NULL) {
+		rec.language = (char *)(uintptr_t)flow_call_language(s->call);
+		rec.recording_path =
+		    (char *)(uintptr_t)flow_call_recording(s->call);
+	}
 	if (final) {
 		wall_ms(ended);
 		rec.ended_at = ended;
 		rec.duration_ms = elapsed_ms(s);
-		if (strcmp(rec.status, "ringing") == 0 ||
-		    strcmp(rec.status, "in-progress") == 0)
-			rec.status = (char *)(uintptr_t)"completed";
-		if (rec.outcome == NULL)
-			rec.outcome = (char *)(uintptr_t)"abandoned";
+		if (strcmp(status, "ringing") == 0 ||
+		    strcmp(status, "in-progress") == 0)
+			status = "completed";
+		if (outcome == NULL)
+			outcome = "abandoned";
 	}
-	tl = flow_call_timeline(s->call, 0);
+	rec.status = (char *)(uintptr_t)status;
+	rec.outcome = (char *)(uintptr_t)outcome;
+	tl = s->call != NULL ? flow_call_timeline(s->call, 0) : json_array();
+	if (s->extra != NULL)
+		json_array_extend(tl, s->extra);
 	timeline = json_dumps(tl, JSON_COMPACT);
 	json_decref(tl);
 	rec.timeline = timeline;
@@ -189,16 +255,16 @@ write_record(struct agi_session *s, int final)
 	if (store_call_put(s->agi->store, &rec) != STORE_OK)
 		log_warnx("agi: call %.8s: record not written", s->uuid);
 	free(timeline);
-	s->rec_status = flow_call_status(s->call);
-	s->rec_outcome = flow_call_outcome(s->call);
+	s->rec_status = call_status(s);
+	s->rec_outcome = call_outcome(s);
 }
 
 /* Written again whenever the status or the outcome moved. */
 static void
 maybe_record(struct agi_session *s)
 {
-	const char *status = flow_call_status(s->call);
-	const char *outcome = flow_call_outcome(s->call);
+	const char *status = call_status(s);
+	const char *outcome = call_outcome(s);
 
 	if (status != s->rec_status || outcome != s->rec_outcome) {
 		if (strcmp(status, "in-progress") == 0 && !s->answered_at[0])
@@ -215,29 +281,25 @@ dup_or_null(const char *v)
 	return v && v[0] && strcmp(v, "unknown") != 0 ? xstrdup(v) : NULL;
 }
 
+/* The call's own facts, kept; the rest of the agi_* block is let go. */
 static void
-begin_call(struct agi_session *s)
+take_env(struct agi_session *s, const char *tenant)
+{
+	s->uniqueid = dup_or_null(agi_env_uniqueid(s->env));
+	s->from = dup_or_null(agi_env_callerid(s->env));
+	s->to = dup_or_null(agi_env_dialed_number(s->env, s->wazo_dstnum,
+	    s->xivo_exten));
+	s->tenant = xstrdup(tenant);
+}
+
+static void
+start_flow(struct agi_session *s, const char *tenant, const char *id)
 {
 	struct agi *agi = s->agi;
-	const char *id = agi_env_flow_id(s->env);
-	const char *tenant = agi_env_query_tenant(s->env), *why = NULL;
 	struct flow_call_opts opts;
 	struct timeval tv;
+	const char *why = NULL;
 
-	if (s->status != NULL) {		/* over the cap */
-		handback(s, "BUSY", NULL);
-		return;
-	}
-	if (id == NULL || !safe_id(id, FLOW_ID_MAX)) {
-		handback(s, "FAILED", id == NULL ? "no flow in the AGI URL "
-		    "(agi://HOST:PORT/FLOW_ID)" : "the flow id in the AGI URL "
-		    "is not valid");
-		return;
-	}
-	if (tenant != NULL && !safe_id(tenant, FLOW_ID_MAX)) {
-		handback(s, "FAILED", "the tenant in the AGI URL is not valid");
-		return;
-	}
 	if ((s->flow = agi_flow_get(agi, tenant, id, &why)) == NULL) {
 		char *msg;
 
@@ -254,11 +316,7 @@ begin_call(struct agi_session *s)
 	opts.dial_template = agi->dial_template;
 	opts.routing = agi->routing;
 	s->call = flow_call_new(s->flow->flow, &opts);
-
-	s->uniqueid = dup_or_null(agi_env_uniqueid(s->env));
-	s->from = dup_or_null(agi_env_callerid(s->env));
-	s->to = dup_or_null(agi_env_dialed_number(s->env, NULL, NULL));
-	s->tenant = xstrdup(s->flow->tenant);
+	take_env(s, s->flow->tenant);
 	s->flow_id = xstrdup(s->flow->id);
 	agi_env_free(s->env);		/* a held call keeps no more than it needs */
 	s->env = NULL;
@@ -273,6 +331,421 @@ begin_call(struct agi_session *s)
 	evtimer_add(s->deadline, &tv);
 	s->state = S_RUN;
 	step(s, FLOW_EV_START, 0, 0);
+}
+
+static void
+begin_call(struct agi_session *s)
+{
+	const char *id = agi_env_flow_id(s->env);
+	const char *tenant = agi_env_query_tenant(s->env);
+
+	if (s->status != NULL) {		/* over the cap */
+		handback(s, "BUSY", NULL);
+		return;
+	}
+	if (id == NULL) {
+		/* No flow in the URL: the dialed number decides. */
+		start_lookup(s);
+		return;
+	}
+	if (!safe_id(id, FLOW_ID_MAX)) {
+		handback(s, "FAILED", "the flow id in the AGI URL is not valid");
+		return;
+	}
+	if (tenant != NULL && !safe_id(tenant, FLOW_ID_MAX)) {
+		handback(s, "FAILED", "the tenant in the AGI URL is not valid");
+		return;
+	}
+	start_flow(s, tenant, id);
+}
+
+/* --- reached by number: the number's call-handling mode --------------- */
+
+static void
+send_cmd(struct agi_session *s, struct agi_cmd *c, int rc, int unbounded)
+{
+	if (rc == -1) {
+		log_warnx("agi: call %.8s: command refused: %s", s->uuid,
+		    c->error);
+		finish(s);
+		return;
+	}
+	bufferevent_write(s->bev, c->line, c->len);
+	s->in_flight = 1;
+	if (unbounded)
+		evtimer_del(s->timer);
+	else
+		arm_timer(s, s->agi->command_timeout_sec * 1000);
+}
+
+/* GET VARIABLE WAZO_DSTNUM, then XIVO_BASE_EXTEN: where Wazo keeps the DID. */
+static void
+start_lookup(struct agi_session *s)
+{
+	struct agi_cmd c;
+
+	s->state = S_LOOKUP;
+	s->lookup_step = 0;
+	send_cmd(s, &c, agi_cmd_get_variable(&c, "WAZO_DSTNUM"), 0);
+}
+
+static void
+start_script(struct agi_session *s, enum script_phase first)
+{
+	s->state = S_SCRIPT;
+	s->phase = first;
+	script_next(s, NULL);
+}
+
+/* The IVR_* variables a hand-over sets, for one EXEC MSet. */
+static void
+set_mset(struct agi_session *s, const char *action, const char *target)
+{
+	free(s->mset);
+	xasprintf(&s->mset, "IVR_FLOW=%s,IVR_LANGUAGE=%s,IVR_PATH=%s,"
+	    "IVR_DIGITS=%s,IVR_ACTION=%s,IVR_TARGET=%s,IVR_STATUS=ROUTED",
+	    s->flow_id ? s->flow_id : "",
+	    s->call && flow_call_language(s->call) ?
+	    flow_call_language(s->call) : "",
+	    s->call && flow_call_path(s->call) ? flow_call_path(s->call) : "",
+	    s->call && flow_call_digits(s->call) ? flow_call_digits(s->call) :
+	    "", action, target);
+}
+
+static void
+route_to_human(struct agi_session *s)
+{
+	free(s->route_app);
+	free(s->route_args);
+	free(s->route_outcome);
+	s->route_app = xstrdup("Queue");
+	xasprintf(&s->route_args, "%s,,,,", s->human_target);
+	xasprintf(&s->route_outcome, "queue:%s", s->human_target);
+	set_mset(s, "queue", s->human_target);
+	note(s, json_pack("{s:s, s:s, s:s}", "event", "routed", "action",
+	    "queue", "target", s->human_target));
+}
+
+/* The AI agent failed or is not there: a human takes the call. */
+static void
+ai_failed(struct agi_session *s, const char *why)
+{
+	log_warnx("agi: call %.8s: AI agent: %s", s->uuid, why);
+	note(s, json_pack("{s:s, s:s}", "event", "ai_failed", "error", why));
+	if (s->human_target == NULL) {
+		s->sc_status = "failed";
+		free(s->sc_outcome);
+		s->sc_outcome = xstrdup("failed");
+		maybe_record(s);
+		handback(s, "FAILED", why);
+		return;
+	}
+	route_to_human(s);
+	s->phase = P_MSET;
+	script_next(s, NULL);
+}
+
+static void
+resolve_number(struct agi_session *s)
+{
+	const char *dialed = agi_env_dialed_number(s->env, s->wazo_dstnum,
+	    s->xivo_exten);
+	struct store_number n;
+	const char *mode;
+	char *msg;
+
+	memset(&n, 0, sizeof(n));
+	if (dialed == NULL) {
+		handback(s, "FAILED", "no flow in the AGI URL and no dialed "
+		    "number");
+		return;
+	}
+	if (store_number_by_phone(s->agi->store, dialed, &n) != STORE_OK) {
+		xasprintf(&msg, "no flow in the AGI URL and no phone number "
+		    "%s", dialed);
+		handback(s, "FAILED", msg);
+		free(msg);
+		return;
+	}
+	mode = n.call_handling_mode ? n.call_handling_mode : "ivr_menu";
+	if (!store_tenant_voice_enabled(s->agi->store, n.tenant)) {
+		xasprintf(&msg, "voice is not enabled for tenant %s", n.tenant);
+		handback(s, "FAILED", msg);
+	} else if (n.status != NULL && strcmp(n.status, "active") != 0) {
+		xasprintf(&msg, "phone number %s is %s", n.phone_number,
+		    n.status);
+		handback(s, "FAILED", msg);
+	} else if (strcmp(mode, "ivr_menu") == 0) {
+		msg = NULL;
+		if (n.flow_id == NULL)
+			handback(s, "FAILED", "the number has no IVR menu");
+		else {
+			s->number_uuid = xstrdup(n.uuid);
+			start_flow(s, n.tenant, n.flow_id);
+		}
+	} else {
+		msg = NULL;
+		s->number_uuid = xstrdup(n.uuid);
+		s->human_target = n.human_target ? xstrdup(n.human_target) :
+		    NULL;
+		take_env(s, n.tenant);
+		agi_env_free(s->env);
+		s->env = NULL;
+		s->sc_status = "ringing";
+		write_record(s, 0);
+		log_debug("agi: call %.8s: number %s, %s", s->uuid,
+		    n.phone_number, mode);
+		if (strcmp(mode, "human_only") == 0) {
+			if (s->human_target == NULL)
+				ai_failed(s, "human_only without human_target");
+			else {
+				route_to_human(s);
+				start_script(s, P_MSET);
+			}
+		} else {
+			s->is_ai = 1;
+			s->handoff = strcmp(mode, "ai_with_handoff") == 0;
+			if (s->agi->ai_agent == NULL) {
+				s->state = S_SCRIPT;
+				ai_failed(s, "no AI agent configured "
+				    "(ai_agent_address)");
+			} else
+				start_script(s, P_ANSWER);
+		}
+	}
+	free(msg);
+	store_number_clear(&n);
+}
+
+static void
+lookup_reply(struct agi_session *s, const struct agi_reply *r)
+{
+	struct agi_cmd c;
+	char **slot = s->lookup_step == 0 ? &s->wazo_dstnum : &s->xivo_exten;
+
+	s->in_flight = 0;
+	evtimer_del(s->timer);
+	if (r->code == 200 && r->is_number && r->value == 1 && r->data != NULL)
+		*slot = xstrdup(r->data);
+	if (s->lookup_step++ == 0 && s->wazo_dstnum == NULL) {
+		send_cmd(s, &c, agi_cmd_get_variable(&c, "XIVO_BASE_EXTEN"), 0);
+		return;
+	}
+	resolve_number(s);
+}
+
+/*
+ * One command of the script at a time: AI (ANSWER, AudioSocket), then a
+ * hand-over (MSet, AUTOHANGUP 0, Queue or Dial), then the end.
+ */
+static void
+script_next(struct agi_session *s, const struct agi_reply *r)
+{
+	struct agi_cmd c;
+	char *arg;
+	long v = r && r->is_number ? (long)r->value : 0;
+
+	switch (s->phase) {
+	case P_ANSWER:
+		s->phase = P_AUDIOSOCKET;
+		send_cmd(s, &c, agi_cmd_answer(&c), 0);
+		return;
+	case P_AUDIOSOCKET:
+		if (r != NULL && v < 0) {
+			ai_failed(s, "the call could not be answered");
+			return;
+		}
+		s->sc_status = "in-progress";
+		s->ai_handled = 1;
+		free(s->sc_outcome);
+		s->sc_outcome = xstrdup("ai");
+		note(s, json_pack("{s:s, s:s}", "event", "ai", "agent",
+		    s->agi->ai_agent));
+		maybe_record(s);
+		s->phase = P_END;
+		xasprintf(&arg, "%s,%s", s->uuid, s->agi->ai_agent);
+		send_cmd(s, &c, agi_cmd_exec(&c, "AudioSocket", arg), 1);
+		free(arg);
+		s->phase = P_MSET;	/* what follows AudioSocket's return */
+		s->route_app = NULL;
+		return;
+	case P_MSET:
+		if (s->is_ai && s->route_app == NULL) {
+			/* AudioSocket returned. */
+			if (r != NULL && v == -1) {
+				hung_up(s);
+				return;
+			}
+			if (r != NULL && v < -1) {
+				ai_failed(s, "AudioSocket is not available in "
+				    "this Asterisk");
+				return;
+			}
+			if (!s->handoff || s->human_target == NULL) {
+				s->phase = P_END;
+				script_next(s, NULL);
+				return;
+			}
+			note(s, json_pack("{s:s, s:s}", "event", "handoff",
+			    "target", s->human_target));
+			route_to_human(s);
+		}
+		s->phase = P_UNHANG;
+		send_cmd(s, &c, agi_cmd_exec(&c, "MSet", s->mset), 0);
+		return;
+	case P_UNHANG:
+		s->phase = P_ROUTE;
+		send_cmd(s, &c, agi_cmd_set_autohangup(&c, 0), 0);
+		return;
+	case P_ROUTE:
+		s->phase = P_END;
+		free(s->sc_outcome);
+		s->sc_outcome = xstrdup(s->route_outcome);
+		s->sc_status = "in-progress";
+		maybe_record(s);
+		send_cmd(s, &c, agi_cmd_exec(&c, s->route_app, s->route_args),
+		    1);
+		return;
+	case P_END:
+		if (r != NULL && v == -1) {
+			hung_up(s);
+			return;
+		}
+		s->sc_status = "completed";
+		finish(s);
+		return;
+	}
+}
+
+/* --- live transfer ------------------------------------------------------- */
+
+/* The dial template with every "%s" the target and "%%" a "%". */
+static char *
+expand_template(const char *tmpl, const char *target)
+{
+	size_t cap = strlen(tmpl) + 8 * strlen(target) + 1, n = 0;
+	char *out = xmalloc(cap);
+
+	for (const char *p = tmpl; *p != '\0' && n + 1 < cap; p++) {
+		if (p[0] == '%' && p[1] == 's' &&
+		    n + strlen(target) + 1 < cap) {
+			memcpy(out + n, target, strlen(target));
+			n += strlen(target);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			out[n++] = '%';
+			p++;
+		} else
+			out[n++] = *p;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static void
+start_transfer(struct agi_session *s, const char *target)
+{
+	struct agi *agi = s->agi;
+	char *dial;
+
+	evtimer_del(s->timer);
+	if (s->state == S_TTS) {
+		tts_cancel(agi->tts, s->tts_id);
+		s->tts_id = 0;
+	}
+	free(s->route_app);
+	free(s->route_args);
+	free(s->route_outcome);
+	s->route_app = xstrdup("Dial");
+	dial = expand_template(agi->dial_template, target);
+	xasprintf(&s->route_args, "%s,30", dial);
+	free(dial);
+	xasprintf(&s->route_outcome, "transfer:%s", target);
+	s->sc_status = call_status(s);
+	set_mset(s, "transfer", target);
+	note(s, json_pack("{s:s, s:s, s:s}", "event", "transferred", "target",
+	    target, "by", "api"));
+	log_info("agi: call %.8s: transferred to %s through the API", s->uuid,
+	    target);
+	start_script(s, P_MSET);
+}
+
+static int
+safe_target(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (n == 0 || n > 80)
+		return 0;
+	for (; *t; t++)
+		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
+		    (*t >= '0' && *t <= '9') || strchr("+*#@._-/:", *t)))
+			return 0;
+	return 1;
+}
+
+enum agi_transfer_res
+agi_transfer(struct agi *agi, const char *call_uuid, const char *tenant,
+    const char *target)
+{
+	struct agi_session *s;
+
+	if (!safe_target(target) || agi->dial_template == NULL)
+		return AGI_TRANSFER_BAD;
+	TAILQ_FOREACH(s, &agi->sessions, entry) {
+		if (s->dead || strcmp(s->uuid, call_uuid) != 0)
+			continue;
+		if (tenant != NULL && (s->tenant == NULL ||
+		    strcmp(s->tenant, tenant) != 0))
+			return AGI_TRANSFER_NOTLIVE;
+		/*
+		 * Only a call still in the IVR can be moved from here; one
+		 * handed to a queue or an AI agent needs Wazo's amid Redirect.
+		 */
+		if ((s->state != S_RUN && s->state != S_TTS) ||
+		    s->call == NULL || flow_call_outcome(s->call) != NULL ||
+		    s->xfer_pending != NULL)
+			return AGI_TRANSFER_NOTLIVE;
+		s->sc_status = "in-progress";
+		if (!s->in_flight || s->state == S_TTS)
+			start_transfer(s, target);
+		else if (s->cmd == FLOW_CMD_PLAY) {
+			/* New bytes stop STREAM FILE: it will not answer. */
+			s->in_flight = 0;
+			start_transfer(s, target);
+		} else if (s->cmd == FLOW_CMD_WAIT_DIGIT) {
+			/* WAIT FOR DIGIT answers "200 result=1": dropped. */
+			s->in_flight = 0;
+			s->discard++;
+			start_transfer(s, target);
+		} else
+			s->xfer_pending = xstrdup(target);
+		return AGI_TRANSFER_OK;
+	}
+	return AGI_TRANSFER_NOTLIVE;
+}
+
+/* --- hang-ups ------------------------------------------------------------ */
+
+/* The caller is gone (or the peer is): whoever drives ends the call. */
+static void
+hung_up(struct agi_session *s)
+{
+	if (s->dead)
+		return;
+	if (s->call != NULL && s->state != S_SCRIPT &&
+	    s->state != S_HANDBACK && !flow_call_done(s->call)) {
+		step(s, FLOW_EV_HANGUP, 0, 0);	/* answers END: finishes */
+		return;
+	}
+	if (s->state == S_SCRIPT) {
+		note(s, json_pack("{s:s, s:s}", "event", "hangup", "by",
+		    "caller"));
+		if (s->sc_outcome == NULL)
+			s->sc_outcome = xstrdup("abandoned");
+		s->sc_status = "completed";
+	}
+	finish(s);
 }
 
 /* --- commands out ---------------------------------------------------------- */
@@ -440,7 +913,7 @@ on_reply(struct agi_session *s, const struct agi_reply *r)
 	s->in_flight = 0;
 	evtimer_del(s->timer);
 	if (r->code == 511) {
-		step(s, FLOW_EV_HANGUP, 0, 0);
+		hung_up(s);
 		return;
 	}
 	if (r->code != 200) {
@@ -463,7 +936,7 @@ on_reply(struct agi_session *s, const struct agi_reply *r)
 		break;
 	case FLOW_CMD_WAIT_DIGIT:
 		if (r->is_number && r->value < 0)
-			step(s, FLOW_EV_HANGUP, 0, 0);
+			hung_up(s);
 		else if (digit > 0)
 			step(s, FLOW_EV_DIGIT, (char)digit, 0);
 		else
@@ -476,7 +949,7 @@ on_reply(struct agi_session *s, const struct agi_reply *r)
 		 * call is over, routed as it was.
 		 */
 		if (r->is_number && r->value == -1)
-			step(s, FLOW_EV_HANGUP, 0, 0);
+			hung_up(s);
 		else
 			step(s, FLOW_EV_DONE, 0, r->is_number && r->value < 0);
 		break;
@@ -529,19 +1002,21 @@ read_cb(struct bufferevent *bev, void *arg)
 		case AGI_REPLY_HANGUP:
 			/* The hand-back still sets its variables. */
 			if (s->state != S_HANDBACK)
-				step(s, FLOW_EV_HANGUP, 0, 0);
+				hung_up(s);
 			break;
 		case AGI_REPLY_ERR:
 			log_warnx("agi: call %.8s: garbage from Asterisk: %s",
 			    s->uuid, agi_reply_parser_error(s->replies));
-			if (s->state == S_HANDBACK || s->call == NULL)
+			if (s->state == S_HANDBACK)
 				finish(s);
 			else
-				step(s, FLOW_EV_HANGUP, 0, 0);
+				hung_up(s);
 			break;
 		case AGI_REPLY_DONE:
 			if (s->state == S_HANDBACK)
 				handback(s, NULL, NULL);
+			else if (s->state == S_LOOKUP)
+				lookup_reply(s, &reply);
 			else if (hangup_follows(in) && s->discard == 0) {
 				/*
 				 * The caller hung up: the reply (a Queue's -1,
@@ -550,8 +1025,22 @@ read_cb(struct bufferevent *bev, void *arg)
 				 */
 				evbuffer_drain(in, 7);
 				s->in_flight = 0;
-				step(s, FLOW_EV_HANGUP, 0, 0);
-			} else if (s->in_flight || s->discard > 0)
+				hung_up(s);
+			} else if (s->discard > 0)
+				s->discard--;
+			else if (s->state == S_SCRIPT) {
+				s->in_flight = 0;
+				evtimer_del(s->timer);
+				script_next(s, &reply);
+			} else if (s->xfer_pending != NULL) {
+				/* The command a transfer waited for is done. */
+				char *target = s->xfer_pending;
+
+				s->xfer_pending = NULL;
+				s->in_flight = 0;
+				start_transfer(s, target);
+				free(target);
+			} else if (s->in_flight)
 				on_reply(s, &reply);
 			else
 				log_warnx("agi: call %.8s: a reply to no "
@@ -563,10 +1052,7 @@ read_cb(struct bufferevent *bev, void *arg)
 	if (!s->dead && evbuffer_get_length(in) > AGI_REPLY_LINE_MAX) {
 		log_warnx("agi: call %.8s: a line over %d bytes from Asterisk",
 		    s->uuid, AGI_REPLY_LINE_MAX);
-		if (s->call != NULL && s->state != S_HANDBACK)
-			step(s, FLOW_EV_HANGUP, 0, 0);
-		else
-			finish(s);
+		hung_up(s);
 	}
 	LEAVE(s);
 }
@@ -578,10 +1064,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 
 	/* EOF or error: the caller is gone. */
 	ENTER(s);
-	if (s->call != NULL && s->state != S_HANDBACK)
-		step(s, FLOW_EV_HANGUP, 0, 0);
-	else
-		finish(s);
+	hung_up(s);
 	LEAVE(s);
 }
 
@@ -597,10 +1080,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	else
 		log_warnx("agi: call %.8s: Asterisk silent for %ld s: call "
 		    "dropped", s->uuid, s->agi->command_timeout_sec);
-	if (s->call != NULL && s->state != S_HANDBACK)
-		step(s, FLOW_EV_HANGUP, 0, 0);
-	else
-		finish(s);
+	hung_up(s);
 	LEAVE(s);
 }
 
@@ -615,7 +1095,9 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		s->tts_id = 0;
 		s->state = S_RUN;
 	}
-	step(s, FLOW_EV_DEADLINE, 0, 0);
+	/* The limit is for time in the IVR: a script is a hand-over. */
+	if (s->state == S_RUN)
+		step(s, FLOW_EV_DEADLINE, 0, 0);
 	LEAVE(s);
 }
 
@@ -690,6 +1172,17 @@ session_free(struct agi_session *s)
 	free(s->to);
 	free(s->tenant);
 	free(s->flow_id);
+	free(s->number_uuid);
+	free(s->human_target);
+	free(s->route_app);
+	free(s->route_args);
+	free(s->route_outcome);
+	free(s->mset);
+	free(s->sc_outcome);
+	free(s->xfer_pending);
+	free(s->wazo_dstnum);
+	free(s->xivo_exten);
+	json_decref(s->extra);
 	free(s);
 }
 
@@ -698,11 +1191,11 @@ finish(struct agi_session *s)
 {
 	if (s->dead)
 		return;
-	if (s->call != NULL) {
+	if (s->call != NULL || s->sc_status != NULL) {
 		write_record(s, 1);
 		log_debug("agi: call %.8s: ended, %s, %s", s->uuid,
-		    flow_call_status(s->call), flow_call_outcome(s->call) ?
-		    flow_call_outcome(s->call) : "abandoned");
+		    call_status(s), call_outcome(s) ? call_outcome(s) :
+		    "abandoned");
 	}
 	s->dead = 1;
 	if (s->in_cb > 0) {
@@ -720,16 +1213,5 @@ finish(struct agi_session *s)
 void
 agi_session_kill(struct agi_session *s)
 {
-	if (s->call != NULL && s->state != S_HANDBACK && !flow_call_done(s->call))
-		step(s, FLOW_EV_HANGUP, 0, 0);	/* answers END: finishes */
-	else
-		finish(s);
-}
-
-/* Live transfer: filled in with the call-handling modes. */
-enum agi_transfer_res
-agi_transfer(struct agi *agi, const char *call_uuid, const char *tenant,
-    const char *target)
-{
-	return AGI_TRANSFER_NOTLIVE;
+	hung_up(s);
 }
