@@ -12,6 +12,7 @@
 #include "tts/tts.h"
 
 #define API_PREFIX	"/api/ivr"
+#define API_VOICE_PREFIX "/api/v1/voice"
 #define API_MAX_SEGS	8
 
 struct api;
@@ -27,11 +28,15 @@ struct api_req {
 	const char		*seg[API_MAX_SEGS];	/* decoded path segments */
 	int			 nseg;
 	struct evkeyvalq	 query;
+	int			 voice;		/* under API_VOICE_PREFIX */
 };
 
 /* Sends doc (stolen) with status; Content-Type application/json. */
 void	api_reply(struct api_req *r, int status, json_t *doc);
-/* Sends {"error": msg} with status. */
+/*
+ * Sends {"error": msg} with status; under the voice prefix,
+ * {"success": false, "error": msg}.
+ */
 void	api_error(struct api_req *r, int status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 /* Sends preformatted JSON text with status. */
@@ -92,5 +97,30 @@ void	api_tts_voices(struct api_req *r);
 void	api_tts_synthesize(struct api_req *r);
 void	api_tts_audio(struct api_req *r);
 void	api_maintenance_cleanup(struct api_req *r);
+/*
+ * Validates doc (borrowed, completed with tenant) as a flow and stores it,
+ * replacing the flow of that id in tenant if there is one (its status and
+ * created_at kept), then queues its prompts for rendering: what POST and
+ * PUT /api/ivr/flows do. 0 with *res; -1 with *errors (a new array).
+ */
+int	api_flow_save(struct api_req *r, json_t *doc, const char *tenant,
+	    json_t **errors, enum store_res *res);
+
+/* The voice API (api/voice.c). */
+/* 1 when the request may use the voice API; 0 after replying 403. */
+int	api_voice_permitted(struct api_req *r);
+void	api_voice_numbers_list(struct api_req *r);
+void	api_voice_number_create(struct api_req *r);
+void	api_voice_number_get(struct api_req *r);
+void	api_voice_number_patch(struct api_req *r);
+void	api_voice_number_delete(struct api_req *r);
+void	api_voice_ivr_get(struct api_req *r);
+void	api_voice_ivr_put(struct api_req *r);
+void	api_voice_calls_list(struct api_req *r);
+void	api_voice_call_get(struct api_req *r);
+void	api_voice_call_transfer(struct api_req *r);
+void	api_voice_call_recording(struct api_req *r);
+void	api_voice_tenant_get(struct api_req *r);
+void	api_voice_tenant_patch(struct api_req *r);
 
 #endif

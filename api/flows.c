@@ -350,3 +350,35 @@ api_flow_import(struct store *store, json_t *doc, const char *tenant,
 	store_flow_clear(&sf);
 	return *err ? -1 : 0;
 }
+
+int
+api_flow_save(struct api_req *r, json_t *doc, const char *tenant,
+    json_t **errors, enum store_res *res)
+{
+	struct store_flow old, sf;
+	const char *id = json_string_value(json_object_get(doc, "id"));
+	char now[ISO8601_LEN];
+
+	json_object_set_new(doc, "tenant", json_string(tenant));
+	memset(&old, 0, sizeof(old));
+	if (id == NULL || store_flow_get(r->store, tenant, id, &old) !=
+	    STORE_OK) {
+		if (store_new(r->store, doc, tenant, &sf, errors, res) == -1)
+			return -1;
+	} else {
+		iso8601_utc(time(NULL), now);
+		if (build_stored(doc, old.status, old.created_at, now, &sf,
+		    errors) == -1) {
+			store_flow_clear(&old);
+			return -1;
+		}
+		*res = store_flow_update(r->store, &sf);
+	}
+	if (*res == STORE_OK) {
+		log_info("api: flow %s/%s saved", sf.tenant, sf.id);
+		prerender(r, &sf);
+	}
+	store_flow_clear(&sf);
+	store_flow_clear(&old);
+	return 0;
+}

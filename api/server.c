@@ -68,6 +68,34 @@ static const struct api_route routes[] = {
 		{ EVHTTP_REQ_POST, api_maintenance_cleanup } } },
 };
 
+/*
+ * The voice API (shared/seeds/003_...), under its own prefix and with its
+ * own envelope: {"success": true, "data": ...}.
+ */
+static const struct api_route voice_routes[] = {
+	{ { "numbers" }, {
+		{ EVHTTP_REQ_GET, api_voice_numbers_list },
+		{ EVHTTP_REQ_POST, api_voice_number_create } } },
+	{ { "numbers", ":uuid" }, {
+		{ EVHTTP_REQ_GET, api_voice_number_get },
+		{ EVHTTP_REQ_PATCH, api_voice_number_patch },
+		{ EVHTTP_REQ_DELETE, api_voice_number_delete } } },
+	{ { "numbers", ":uuid", "ivr" }, {
+		{ EVHTTP_REQ_GET, api_voice_ivr_get },
+		{ EVHTTP_REQ_PUT, api_voice_ivr_put } } },
+	{ { "calls" }, {
+		{ EVHTTP_REQ_GET, api_voice_calls_list } } },
+	{ { "calls", ":uuid" }, {
+		{ EVHTTP_REQ_GET, api_voice_call_get } } },
+	{ { "calls", ":uuid", "transfer" }, {
+		{ EVHTTP_REQ_POST, api_voice_call_transfer } } },
+	{ { "calls", ":uuid", "recording" }, {
+		{ EVHTTP_REQ_GET, api_voice_call_recording } } },
+	{ { "tenants", ":tenant" }, {
+		{ EVHTTP_REQ_GET, api_voice_tenant_get },
+		{ EVHTTP_REQ_PATCH, api_voice_tenant_patch } } },
+};
+
 static void	api_dispatch(struct evhttp_request *, void *);
 
 static int
@@ -262,6 +290,7 @@ api_defer(struct api_req *r)
 	d->tts = r->tts;
 	d->prompts = r->prompts;
 	d->who = r->who;
+	d->voice = r->voice;
 	TAILQ_INIT(&d->query);
 	return d;
 }
@@ -294,7 +323,11 @@ api_error(struct api_req *r, int status, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatalx("out of memory");
 	va_end(ap);
-	api_reply(r, status, json_pack("{s:s}", "error", msg));
+	if (r->voice)
+		api_reply(r, status, json_pack("{s:b, s:s}", "success", 0,
+		    "error", msg));
+	else
+		api_reply(r, status, json_pack("{s:s}", "error", msg));
 	free(msg);
 }
 
@@ -436,15 +469,15 @@ route_matches(const struct api_route *route, struct api_req *r)
 }
 
 static void
-route(struct api_req *r)
+route(struct api_req *r, const struct api_route *table, size_t ntable)
 {
 	enum evhttp_cmd_type method = evhttp_request_get_command(r->req);
 	const struct api_route *found = NULL;
 	char allow[64] = "";
 
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (route_matches(&routes[i], r)) {
-			found = &routes[i];
+	for (size_t i = 0; i < ntable; i++)
+		if (route_matches(&table[i], r)) {
+			found = &table[i];
 			break;
 		}
 	if (found == NULL) {
@@ -457,7 +490,8 @@ route(struct api_req *r)
 		    (method == EVHTTP_REQ_HEAD &&
 		    found->methods[i].method == EVHTTP_REQ_GET)) {
 			if ((method == EVHTTP_REQ_POST ||
-			    method == EVHTTP_REQ_PUT) &&
+			    method == EVHTTP_REQ_PUT ||
+			    method == EVHTTP_REQ_PATCH) &&
 			    (long)evbuffer_get_length(
 			    evhttp_request_get_input_buffer(r->req)) >
 			    r->api->max_body) {
@@ -525,6 +559,7 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
 	char *owned[API_MAX_SEGS] = { NULL };
 	size_t plen = strlen(API_PREFIX);
+	size_t vlen = strlen(API_VOICE_PREFIX);
 
 	memset(&r, 0, sizeof(r));
 	r.req = req;
@@ -534,8 +569,13 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	r.prompts = api->prompts;
 	TAILQ_INIT(&r.query);
 
-	if (path == NULL || strncmp(path, API_PREFIX, plen) != 0 ||
-	    (path[plen] != '/' && path[plen] != '\0')) {
+	if (path != NULL && strncmp(path, API_VOICE_PREFIX, vlen) == 0 &&
+	    (path[vlen] == '/' || path[vlen] == '\0')) {
+		r.voice = 1;
+		plen = vlen;
+	}
+	if (path == NULL || (!r.voice && (strncmp(path, API_PREFIX,
+	    plen) != 0 || (path[plen] != '/' && path[plen] != '\0')))) {
 		api_error(&r, 404, "no such endpoint: %s (the API lives under "
 		    API_PREFIX ")", evhttp_request_get_uri(req));
 		goto done;
@@ -551,7 +591,11 @@ api_dispatch(struct evhttp_request *req, void *arg)
 	}
 	if (authenticate(&r) == -1)
 		goto done;
-	route(&r);
+	if (!r.voice)
+		route(&r, routes, sizeof(routes) / sizeof(routes[0]));
+	else if (api_voice_permitted(&r))
+		route(&r, voice_routes, sizeof(voice_routes) /
+		    sizeof(voice_routes[0]));
 done:
 	evhttp_clear_headers(&r.query);
 	for (int i = 0; i < API_MAX_SEGS; i++)

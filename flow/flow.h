@@ -35,6 +35,11 @@ json_t		*flow_to_json(const struct flow *flow);
 const char	*flow_id(const struct flow *flow);
 const char	*flow_tenant(const struct flow *flow);
 const char	*flow_entry_context(const struct flow *flow);
+/*
+ * 1 when s may be a dialplan target (queue, mailbox, dial destination):
+ * 1-80 of A-Z a-z 0-9 + * # @ . _ - / :, the rule flows are saved with.
+ */
+int		 flow_safe_target(const char *s);
 /* Seconds a call may spend in the IVR. */
 int		 flow_max_call_duration(const struct flow *flow);
 

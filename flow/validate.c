@@ -1137,3 +1137,9 @@ check_format(struct vctx *ctx, const char *path, json_t *v, void *arg)
 		problem(ctx, path,
 		    "must be one of wav, wav49, gsm, sln, ulaw, alaw, g722");
 }
+
+int
+flow_safe_target(const char *s)
+{
+	return s != NULL && safe_target(s);
+}

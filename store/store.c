@@ -68,6 +68,40 @@ static const char *const migrations[] = {
 	"CREATE INDEX calls_by_number ON calls (tenant, phone_number_uuid,"
 	"  started_at);"
 	"CREATE INDEX calls_by_uniqueid ON calls (uniqueid);",
+	/*
+	 * 3: the voice API: tenants (their voice permission) and phone
+	 * numbers. A number's ivr_menu is the menu JSON as the API took it;
+	 * the flow it generates lives in flows. The call log filtered by a
+	 * number and a status counts from one index, without the table.
+	 */
+	"CREATE TABLE tenants ("
+	"  name TEXT PRIMARY KEY,"
+	"  voice_enabled INTEGER NOT NULL DEFAULT 0,"
+	"  updated_at TEXT"
+	") WITHOUT ROWID;"
+	"CREATE TABLE numbers ("
+	"  uuid TEXT PRIMARY KEY,"
+	"  tenant TEXT NOT NULL,"
+	"  phone_number TEXT NOT NULL UNIQUE,"
+	"  friendly_name TEXT,"
+	"  status TEXT NOT NULL DEFAULT 'active'"
+	"    CHECK (status IN ('active', 'inactive')),"
+	"  connection_type TEXT NOT NULL DEFAULT 'wazo',"
+	"  call_handling_mode TEXT NOT NULL CHECK (call_handling_mode IN"
+	"    ('ai_only', 'human_only', 'ai_with_handoff', 'ivr_menu')),"
+	"  ai_enabled INTEGER NOT NULL DEFAULT 0,"
+	"  recording_enabled INTEGER NOT NULL DEFAULT 0,"
+	"  ivr_enabled INTEGER NOT NULL DEFAULT 0,"
+	"  ai_system_prompt TEXT,"
+	"  flow_id TEXT,"
+	"  human_target TEXT,"
+	"  ivr_menu TEXT,"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL"
+	");"
+	"CREATE INDEX numbers_by_tenant ON numbers (tenant, created_at);"
+	"CREATE INDEX calls_by_number_status ON calls (tenant,"
+	"  phone_number_uuid, status, started_at);",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 

@@ -155,8 +155,53 @@ struct store_number {
 	char	*flow_id;		/* the flow ivr_menu runs */
 	char	*human_target;		/* a queue name */
 	char	*created_at;
+	char	*ivr_menu;		/* the IVR menu JSON, or NULL */
+	char	*updated_at;
 };
 void	store_number_clear(struct store_number *n);
+/*
+ * Inserts n (phone_number unique across tenants: STORE_CONFLICT), or
+ * replaces every field of the number (tenant, uuid) but created_at.
+ */
+enum store_res store_number_insert(struct store *store,
+		    const struct store_number *n);
+enum store_res store_number_update(struct store *store,
+		    const struct store_number *n);
+enum store_res store_number_delete(struct store *store, const char *tenant,
+		    const char *uuid);
+/* Number uuid of tenant (any tenant when NULL) into *out (caller clears). */
+enum store_res store_number_get(struct store *store, const char *tenant,
+		    const char *uuid, struct store_number *out);
+/*
+ * Calls cb for each number of tenant (every tenant when NULL), oldest
+ * first; cb borrows the number, a non-zero return stops.
+ */
+enum store_res store_number_each(struct store *store, const char *tenant,
+		    int (*cb)(const struct store_number *, void *), void *arg);
+/* Sets the tenant's voice permission (the tenant row is created). */
+enum store_res store_tenant_voice_set(struct store *store, const char *tenant,
+		    int enabled);
+
+/*
+ * The call log: a page of calls, newest first, matching every non-NULL
+ * filter; from/to bound started_at (ISO 8601 UTC text, from inclusive, to
+ * exclusive). tenant NULL means every tenant (admin). cb borrows each
+ * call (no timeline); *total is the count of every matching call.
+ */
+struct store_call_filter {
+	const char	*tenant;
+	const char	*phone_number_uuid;
+	const char	*status;
+	const char	*direction;
+	const char	*from;
+	const char	*to;
+	long		 page;		/* from 1 */
+	long		 per_page;
+};
+enum store_res store_call_query(struct store *store,
+		    const struct store_call_filter *f,
+		    int (*cb)(const struct store_call *, void *), void *arg,
+		    long *total);
 /*
  * The number whose phone_number equals phone (E.164, or the same digits
  * without "+"), in any tenant. STORE_NOTFOUND when none.

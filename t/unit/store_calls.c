@@ -59,6 +59,14 @@ plan_of(const char *sql, char *out, size_t len)
 	sqlite3_close(db);
 }
 
+static int
+count_cb(const struct store_call *c, void *arg)
+{
+	(void)c;
+	(*(int *)arg)++;
+	return 0;
+}
+
 int
 main(void)
 {
@@ -72,7 +80,7 @@ main(void)
 		return 1;
 	snprintf(path, sizeof(path), "%s/ivrd.sqlite", dir);
 	s = open_store();
-	is_int(store_schema_version(s), 2, "a new store is at schema version 2");
+	is_int(store_schema_version(s), 3, "a new store is at schema version 3");
 
 	/* A call as it starts. */
 	memset(&c, 0, sizeof(c));
@@ -166,14 +174,82 @@ main(void)
 	ok(strstr(plan, "USING INDEX calls_by_started") != NULL &&
 	    strstr(plan, "TEMP B-TREE") == NULL,
 	    "all calls: index calls_by_started, no sort (%s)", plan);
+	plan_of("SELECT count(*) FROM calls WHERE tenant = 'acme' AND"
+	    " phone_number_uuid = 'n1' AND status = 'completed' AND started_at"
+	    " >= '2026-11-01'", plan, sizeof(plan));
+	ok(strstr(plan, "USING COVERING INDEX calls_by_number_status") != NULL,
+	    "count by number + status: covering index (%s)", plan);
+	plan_of("SELECT count(*) FROM calls WHERE tenant = 'acme' AND"
+	    " status = 'completed' AND started_at >= '2026-11-01' AND"
+	    " started_at < '2026-12-01'", plan, sizeof(plan));
+	ok(strstr(plan, "USING COVERING INDEX calls_by_status") != NULL,
+	    "count by status + range: covering index (%s)", plan);
+
+	/* Call log queries through the store API. */
+	{
+		struct store_call_filter f;
+		long total = -1;
+
+		memset(&f, 0, sizeof(f));
+		f.tenant = "acme";
+		f.status = "completed";
+		f.page = 2;
+		f.per_page = 100;
+		n = 0;
+		is_int(store_call_query(s, &f, count_cb, &n, &total), STORE_OK,
+		    "store_call_query runs");
+		is_int(total, 501, "total counts every match");
+		is_int(n, 100, "a page of per_page rows");
+		f.tenant = "globex";
+		n = 0;
+		store_call_query(s, &f, count_cb, &n, &total);
+		ok(total == 0 && n == 0, "another tenant's calls are not seen");
+	}
+
+	/* Numbers: by phone with or without '+', tenant voice permission. */
+	{
+		struct store_number num, got_n;
+
+		memset(&num, 0, sizeof(num));
+		num.uuid = S("11111111-2222-4333-8444-555555555555");
+		num.tenant = S("acme");
+		num.phone_number = S("+15551234567");
+		num.call_handling_mode = S("ai_only");
+		num.created_at = S("2026-11-21T10:00:00Z");
+		is_int(store_number_insert(s, &num), STORE_OK, "a number is stored");
+		is_int(store_number_insert(s, &num), STORE_CONFLICT,
+		    "the same uuid again: conflict");
+		num.uuid = S("other");
+		is_int(store_number_insert(s, &num), STORE_CONFLICT,
+		    "the same phone number again: conflict");
+		memset(&got_n, 0, sizeof(got_n));
+		is_int(store_number_by_phone(s, "15551234567", &got_n), STORE_OK,
+		    "found by phone without '+'");
+		is_str(got_n.tenant, "acme", "its tenant");
+		store_number_clear(&got_n);
+		is_int(store_number_by_phone(s, "+15551234567", &got_n), STORE_OK,
+		    "and with '+'");
+		store_number_clear(&got_n);
+		is_int(store_number_by_phone(s, "+15550000000", &got_n),
+		    STORE_NOTFOUND, "an unknown phone: not found");
+		is_int(store_tenant_voice_enabled(s, "acme"), 0,
+		    "voice is off by default");
+		store_tenant_voice_set(s, "acme", 1);
+		is_int(store_tenant_voice_enabled(s, "acme"), 1, "and can be set");
+		plan_of("SELECT uuid FROM numbers WHERE tenant = 'acme' ORDER BY"
+		    " created_at", plan, sizeof(plan));
+		ok(strstr(plan, "numbers_by_tenant") != NULL &&
+		    strstr(plan, "TEMP B-TREE") == NULL,
+		    "numbers of a tenant: index numbers_by_tenant (%s)", plan);
+	}
 	store_close(s);
 
 	/* A version-1 store (before call records) migrates. */
-	sqlite3_exec(db, "DROP TABLE calls; PRAGMA user_version = 1;", NULL,
-	    NULL, NULL);
+	sqlite3_exec(db, "DROP TABLE calls; DROP TABLE numbers; DROP TABLE"
+	    " tenants; PRAGMA user_version = 1;", NULL, NULL, NULL);
 	sqlite3_close(db);
 	s = open_store();
-	is_int(store_schema_version(s), 2, "a version-1 store migrates to 2");
+	is_int(store_schema_version(s), 3, "a version-1 store migrates to 3");
 	c.id = S("after-migration");
 	is_int(store_call_put(s, &c), STORE_OK, "and takes call records");
 	store_close(s);
