@@ -109,6 +109,8 @@ static void	hung_up(struct agi_session *);
 static void	script_next(struct agi_session *, const struct agi_reply *);
 static void	start_transfer(struct agi_session *, const char *);
 static void	start_lookup(struct agi_session *);
+static void	start_script(struct agi_session *, enum script_phase);
+static void	ai_failed(struct agi_session *, const char *);
 static void	lookup_reply(struct agi_session *, const struct agi_reply *);
 
 /* Around every callback: a session ended inside is freed on the way out. */
@@ -481,6 +483,8 @@ resolve_number(struct agi_session *s)
 			handback(s, "FAILED", "the number has no IVR menu");
 		else {
 			s->number_uuid = xstrdup(n.uuid);
+			s->human_target = n.human_target ?
+			    xstrdup(n.human_target) : NULL;
 			start_flow(s, n.tenant, n.flow_id);
 		}
 	} else {
@@ -855,6 +859,22 @@ run(struct agi_session *s, const struct flow_cmd *cmd)
 		rc = agi_cmd_exec(&c, cmd->name, cmd->value);
 		break;
 	case FLOW_CMD_SET_CONTEXT:
+		if (strcmp(cmd->value, "ivrd-ai") == 0 && s->number_uuid) {
+			/*
+			 * A per-number menu's "ai" option: the AI agent takes
+			 * the call here, a human after it (or if it fails).
+			 */
+			s->is_ai = 1;
+			s->handoff = 1;
+			s->sc_status = "in-progress";
+			if (s->agi->ai_agent == NULL) {
+				s->state = S_SCRIPT;
+				ai_failed(s, "no AI agent configured "
+				    "(ai_agent_address)");
+			} else
+				start_script(s, P_AUDIOSOCKET);
+			return;
+		}
 		rc = agi_cmd_set_context(&c, cmd->value);
 		break;
 	case FLOW_CMD_SET_EXTENSION:
