@@ -109,6 +109,7 @@ static void	hung_up(struct agi_session *);
 static void	script_next(struct agi_session *, const struct agi_reply *);
 static void	start_transfer(struct agi_session *, const char *);
 static void	start_lookup(struct agi_session *);
+static void	send_line(struct agi_session *, const struct agi_cmd *, int);
 static void	start_script(struct agi_session *, enum script_phase);
 static void	ai_failed(struct agi_session *, const char *);
 static void	lookup_reply(struct agi_session *, const struct agi_reply *);
@@ -372,12 +373,7 @@ send_cmd(struct agi_session *s, struct agi_cmd *c, int rc, int unbounded)
 		finish(s);
 		return;
 	}
-	bufferevent_write(s->bev, c->line, c->len);
-	s->in_flight = 1;
-	if (unbounded)
-		evtimer_del(s->timer);
-	else
-		arm_timer(s, s->agi->command_timeout_sec * 1000);
+	send_line(s, c, unbounded);
 }
 
 /* GET VARIABLE WAZO_DSTNUM, then XIVO_BASE_EXTEN: where Wazo keeps the DID. */

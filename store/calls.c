@@ -6,22 +6,6 @@
 #include "store/store_int.h"
 #include "util.h"
 
-static void
-bind_opt(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s != NULL)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-static char *
-col_opt(sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-
-	return s != NULL ? xstrdup((const char *)s) : NULL;
-}
 
 void
 store_call_clear(struct store_call *c)
@@ -44,27 +28,27 @@ store_call_put(struct store *store, const struct store_call *c)
 	sqlite3_stmt *st = store_stmt(store, ST_CALL_PUT);
 	int rc;
 
-	bind_opt(st, 1, c->id);
-	bind_opt(st, 2, c->uniqueid);
-	bind_opt(st, 3, c->tenant);
-	bind_opt(st, 4, c->flow_id);
-	bind_opt(st, 5, c->phone_number_uuid);
-	bind_opt(st, 6, c->from_number);
-	bind_opt(st, 7, c->to_number);
-	bind_opt(st, 8, c->direction ? c->direction : "inbound");
-	bind_opt(st, 9, c->status);
-	bind_opt(st, 10, c->started_at);
-	bind_opt(st, 11, c->answered_at);
-	bind_opt(st, 12, c->ended_at);
+	store_bind_opt(st, 1, c->id);
+	store_bind_opt(st, 2, c->uniqueid);
+	store_bind_opt(st, 3, c->tenant);
+	store_bind_opt(st, 4, c->flow_id);
+	store_bind_opt(st, 5, c->phone_number_uuid);
+	store_bind_opt(st, 6, c->from_number);
+	store_bind_opt(st, 7, c->to_number);
+	store_bind_opt(st, 8, c->direction ? c->direction : "inbound");
+	store_bind_opt(st, 9, c->status);
+	store_bind_opt(st, 10, c->started_at);
+	store_bind_opt(st, 11, c->answered_at);
+	store_bind_opt(st, 12, c->ended_at);
 	if (c->duration_ms >= 0)
 		sqlite3_bind_int64(st, 13, c->duration_ms);
 	else
 		sqlite3_bind_null(st, 13);
-	bind_opt(st, 14, c->language);
-	bind_opt(st, 15, c->outcome);
-	bind_opt(st, 16, c->recording_path);
+	store_bind_opt(st, 14, c->language);
+	store_bind_opt(st, 15, c->outcome);
+	store_bind_opt(st, 16, c->recording_path);
 	sqlite3_bind_int(st, 17, c->ai_handled ? 1 : 0);
-	bind_opt(st, 18, c->timeline ? c->timeline : "[]");
+	store_bind_opt(st, 18, c->timeline ? c->timeline : "[]");
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -84,25 +68,25 @@ store_call_get(struct store *store, const char *tenant, const char *id,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && (tenant == NULL || strcmp(tenant,
 	    (const char *)sqlite3_column_text(st, 2)) == 0)) {
-		out->id = col_opt(st, 0);
-		out->uniqueid = col_opt(st, 1);
-		out->tenant = col_opt(st, 2);
-		out->flow_id = col_opt(st, 3);
-		out->phone_number_uuid = col_opt(st, 4);
-		out->from_number = col_opt(st, 5);
-		out->to_number = col_opt(st, 6);
-		out->direction = col_opt(st, 7);
-		out->status = col_opt(st, 8);
-		out->started_at = col_opt(st, 9);
-		out->answered_at = col_opt(st, 10);
-		out->ended_at = col_opt(st, 11);
+		out->id = store_col_opt(st, 0);
+		out->uniqueid = store_col_opt(st, 1);
+		out->tenant = store_col_opt(st, 2);
+		out->flow_id = store_col_opt(st, 3);
+		out->phone_number_uuid = store_col_opt(st, 4);
+		out->from_number = store_col_opt(st, 5);
+		out->to_number = store_col_opt(st, 6);
+		out->direction = store_col_opt(st, 7);
+		out->status = store_col_opt(st, 8);
+		out->started_at = store_col_opt(st, 9);
+		out->answered_at = store_col_opt(st, 10);
+		out->ended_at = store_col_opt(st, 11);
 		out->duration_ms = sqlite3_column_type(st, 12) == SQLITE_NULL ?
 		    -1 : sqlite3_column_int64(st, 12);
-		out->language = col_opt(st, 13);
-		out->outcome = col_opt(st, 14);
-		out->recording_path = col_opt(st, 15);
+		out->language = store_col_opt(st, 13);
+		out->outcome = store_col_opt(st, 14);
+		out->recording_path = store_col_opt(st, 15);
 		out->ai_handled = sqlite3_column_int(st, 16);
-		out->timeline = col_opt(st, 17);
+		out->timeline = store_col_opt(st, 17);
 		res = STORE_OK;
 	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		res = store_fail(store, "reading a call record");

@@ -19,8 +19,6 @@
 	" ivr_menu, updated_at"
 
 static sqlite3_stmt	*prepare(struct store *, const char *);
-static void		 bind_opt(sqlite3_stmt *, int, const char *);
-static char		*col_opt(sqlite3_stmt *, int);
 static void		 read_number(sqlite3_stmt *, struct store_number *);
 
 void
@@ -46,22 +44,22 @@ store_number_clear(struct store_number *n)
 static void
 bind_number(sqlite3_stmt *st, const struct store_number *n)
 {
-	bind_opt(st, 1, n->uuid);
-	bind_opt(st, 2, n->tenant);
-	bind_opt(st, 3, n->phone_number);
-	bind_opt(st, 4, n->friendly_name);
-	bind_opt(st, 5, n->status ? n->status : "active");
-	bind_opt(st, 6, n->connection_type ? n->connection_type : "wazo");
-	bind_opt(st, 7, n->call_handling_mode);
+	store_bind_opt(st, 1, n->uuid);
+	store_bind_opt(st, 2, n->tenant);
+	store_bind_opt(st, 3, n->phone_number);
+	store_bind_opt(st, 4, n->friendly_name);
+	store_bind_opt(st, 5, n->status ? n->status : "active");
+	store_bind_opt(st, 6, n->connection_type ? n->connection_type : "wazo");
+	store_bind_opt(st, 7, n->call_handling_mode);
 	sqlite3_bind_int(st, 8, n->ai_enabled ? 1 : 0);
 	sqlite3_bind_int(st, 9, n->recording_enabled ? 1 : 0);
 	sqlite3_bind_int(st, 10, n->ivr_enabled ? 1 : 0);
-	bind_opt(st, 11, n->ai_system_prompt);
-	bind_opt(st, 12, n->flow_id);
-	bind_opt(st, 13, n->human_target);
-	bind_opt(st, 14, n->created_at);
-	bind_opt(st, 15, n->ivr_menu);
-	bind_opt(st, 16, n->updated_at ? n->updated_at : n->created_at);
+	store_bind_opt(st, 11, n->ai_system_prompt);
+	store_bind_opt(st, 12, n->flow_id);
+	store_bind_opt(st, 13, n->human_target);
+	store_bind_opt(st, 14, n->created_at);
+	store_bind_opt(st, 15, n->ivr_menu);
+	store_bind_opt(st, 16, n->updated_at ? n->updated_at : n->created_at);
 }
 
 enum store_res
@@ -122,8 +120,8 @@ store_number_delete(struct store *store, const char *tenant, const char *uuid)
 
 	if (st == NULL)
 		return STORE_ERR;
-	bind_opt(st, 1, uuid);
-	bind_opt(st, 2, tenant);
+	store_bind_opt(st, 1, uuid);
+	store_bind_opt(st, 2, tenant);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		res = store_fail(store, "deleting a number");
 	else if (sqlite3_changes(store->db) == 0)
@@ -143,8 +141,8 @@ store_number_get(struct store *store, const char *tenant, const char *uuid,
 
 	if (st == NULL)
 		return STORE_ERR;
-	bind_opt(st, 1, uuid);
-	bind_opt(st, 2, tenant);
+	store_bind_opt(st, 1, uuid);
+	store_bind_opt(st, 2, tenant);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		read_number(st, out);
 		res = STORE_OK;
@@ -169,7 +167,7 @@ store_number_each(struct store *store, const char *tenant,
 	if (st == NULL)
 		return STORE_ERR;
 	if (tenant != NULL)
-		bind_opt(st, 1, tenant);
+		store_bind_opt(st, 1, tenant);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_number n;
 		int stop;
@@ -226,7 +224,7 @@ store_tenant_voice_enabled(struct store *store, const char *tenant)
 	if (tenant == NULL || (st = prepare(store, "SELECT voice_enabled FROM"
 	    " tenants WHERE name = ?1")) == NULL)
 		return 0;
-	bind_opt(st, 1, tenant);
+	store_bind_opt(st, 1, tenant);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		enabled = sqlite3_column_int(st, 0) != 0;
 	sqlite3_finalize(st);
@@ -245,9 +243,9 @@ store_tenant_voice_set(struct store *store, const char *tenant, int enabled)
 	if (st == NULL)
 		return STORE_ERR;
 	iso8601_utc(time(NULL), now);
-	bind_opt(st, 1, tenant);
+	store_bind_opt(st, 1, tenant);
 	sqlite3_bind_int(st, 2, enabled ? 1 : 0);
-	bind_opt(st, 3, now);
+	store_bind_opt(st, 3, now);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		res = store_fail(store, "setting a tenant's voice permission");
 	sqlite3_finalize(st);
@@ -321,23 +319,23 @@ store_call_query(struct store *store, const struct store_call_filter *f,
 		int stop;
 
 		memset(&c, 0, sizeof(c));
-		c.id = col_opt(st, 0);
-		c.uniqueid = col_opt(st, 1);
-		c.tenant = col_opt(st, 2);
-		c.flow_id = col_opt(st, 3);
-		c.phone_number_uuid = col_opt(st, 4);
-		c.from_number = col_opt(st, 5);
-		c.to_number = col_opt(st, 6);
-		c.direction = col_opt(st, 7);
-		c.status = col_opt(st, 8);
-		c.started_at = col_opt(st, 9);
-		c.answered_at = col_opt(st, 10);
-		c.ended_at = col_opt(st, 11);
+		c.id = store_col_opt(st, 0);
+		c.uniqueid = store_col_opt(st, 1);
+		c.tenant = store_col_opt(st, 2);
+		c.flow_id = store_col_opt(st, 3);
+		c.phone_number_uuid = store_col_opt(st, 4);
+		c.from_number = store_col_opt(st, 5);
+		c.to_number = store_col_opt(st, 6);
+		c.direction = store_col_opt(st, 7);
+		c.status = store_col_opt(st, 8);
+		c.started_at = store_col_opt(st, 9);
+		c.answered_at = store_col_opt(st, 10);
+		c.ended_at = store_col_opt(st, 11);
 		c.duration_ms = sqlite3_column_type(st, 12) == SQLITE_NULL ?
 		    -1 : sqlite3_column_int64(st, 12);
-		c.language = col_opt(st, 13);
-		c.outcome = col_opt(st, 14);
-		c.recording_path = col_opt(st, 15);
+		c.language = store_col_opt(st, 13);
+		c.outcome = store_col_opt(st, 14);
+		c.recording_path = store_col_opt(st, 15);
 		c.ai_handled = sqlite3_column_int(st, 16);
 		stop = cb(&c, arg);
 		store_call_clear(&c);
@@ -364,40 +362,24 @@ prepare(struct store *store, const char *sql)
 	return st;
 }
 
-static void
-bind_opt(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s != NULL)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-static char *
-col_opt(sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-
-	return s != NULL ? xstrdup((const char *)s) : NULL;
-}
 
 static void
 read_number(sqlite3_stmt *st, struct store_number *n)
 {
-	n->uuid = col_opt(st, 0);
-	n->tenant = col_opt(st, 1);
-	n->phone_number = col_opt(st, 2);
-	n->friendly_name = col_opt(st, 3);
-	n->status = col_opt(st, 4);
-	n->connection_type = col_opt(st, 5);
-	n->call_handling_mode = col_opt(st, 6);
+	n->uuid = store_col_opt(st, 0);
+	n->tenant = store_col_opt(st, 1);
+	n->phone_number = store_col_opt(st, 2);
+	n->friendly_name = store_col_opt(st, 3);
+	n->status = store_col_opt(st, 4);
+	n->connection_type = store_col_opt(st, 5);
+	n->call_handling_mode = store_col_opt(st, 6);
 	n->ai_enabled = sqlite3_column_int(st, 7);
 	n->recording_enabled = sqlite3_column_int(st, 8);
 	n->ivr_enabled = sqlite3_column_int(st, 9);
-	n->ai_system_prompt = col_opt(st, 10);
-	n->flow_id = col_opt(st, 11);
-	n->human_target = col_opt(st, 12);
-	n->created_at = col_opt(st, 13);
-	n->ivr_menu = col_opt(st, 14);
-	n->updated_at = col_opt(st, 15);
+	n->ai_system_prompt = store_col_opt(st, 10);
+	n->flow_id = store_col_opt(st, 11);
+	n->human_target = store_col_opt(st, 12);
+	n->created_at = store_col_opt(st, 13);
+	n->ivr_menu = store_col_opt(st, 14);
+	n->updated_at = store_col_opt(st, 15);
 }

@@ -282,3 +282,20 @@ store_col_text(sqlite3_stmt *st, int i)
 
 	return xstrdup(s ? (const char *)s : "");
 }
+
+void
+store_bind_opt(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s != NULL)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+char *
+store_col_opt(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s != NULL ? xstrdup((const char *)s) : NULL;
+}

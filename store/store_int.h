@@ -41,5 +41,9 @@ sqlite3_stmt	*store_stmt(struct store *store, enum store_stmt which);
 enum store_res	 store_fail(struct store *store, const char *what);
 /* Copies column i as a new string ("" for NULL). */
 char		*store_col_text(sqlite3_stmt *st, int i);
+/* Column i as a new string, or NULL for SQL NULL. */
+char		*store_col_opt(sqlite3_stmt *st, int i);
+/* Binds s, or SQL NULL when s is NULL (s must outlive the step). */
+void		 store_bind_opt(sqlite3_stmt *st, int i, const char *s);
 
 #endif
