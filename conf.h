@@ -27,6 +27,21 @@ struct conf {
 	char	*recordings_dir;	/* MixMonitor files go below */
 	char	*ai_agent_address;	/* AudioSocket HOST:PORT, "" = none */
 
+	/* Wazo: one base URL per service; a service account for a token. */
+	char	*wazo_url;		/* "https://HOST": each service via nginx */
+	char	*wazo_auth_url;		/* overrides: ".../api/auth/0.1" */
+	char	*wazo_confd_url;	/* ".../api/confd/1.1" */
+	char	*wazo_amid_url;		/* ".../api/amid/1.0" */
+	char	*wazo_username;		/* the service account */
+	char	*wazo_password;
+	char	*wazo_tenant;		/* Wazo-Tenant header, "" = none */
+	char	*wazo_ca_file;
+	int	 wazo_insecure;		/* no TLS verification */
+	long	 wazo_timeout_ms;
+	char	*wazo_agi_address;	/* in incalls' AGI(agi://THIS/FLOW) */
+	int	 wazo_on_host;		/* ivrd runs on the Wazo host */
+	char	*wazo_dialplan_dir;	/* extensions_extra.d */
+
 	/* Amazon Polly; credentials also from the AWS_* environment. */
 	char	*polly_region;		/* "" = $AWS_REGION, else us-east-1 */
 	char	*polly_endpoint;	/* "" = https://polly.REGION.amazonaws.com */
