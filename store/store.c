@@ -102,6 +102,18 @@ static const char *const migrations[] = {
 	"CREATE INDEX numbers_by_tenant ON numbers (tenant, created_at);"
 	"CREATE INDEX calls_by_number_status ON calls (tenant,"
 	"  phone_number_uuid, status, started_at);",
+	/*
+	 * 4: what deploying a flow to Wazo created (incalls, extensions,
+	 * the dialplan file) and resolved (queue routes), so undeploy removes
+	 * exactly that and a retry completes a half-done deploy.
+	 */
+	"CREATE TABLE deployments ("
+	"  tenant TEXT NOT NULL,"
+	"  flow_id TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL,"
+	"  PRIMARY KEY (tenant, flow_id)"
+	") WITHOUT ROWID;"
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 

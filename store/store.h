@@ -211,6 +211,18 @@ enum store_res store_number_by_phone(struct store *store, const char *phone,
 /* The tenant's voice permission (seed: twilio_voice_enabled); 0 if unset. */
 int	store_tenant_voice_enabled(struct store *store, const char *tenant);
 
+/* --- deployments to Wazo (store/deploy.c) --------------------------- */
+
+/* The deploy state of a flow: a new object, or NULL when never deployed. */
+json_t	*store_deploy_get(struct store *store, const char *tenant,
+	    const char *flow_id);
+/* Saves state (borrowed); NULL deletes it. */
+enum store_res store_deploy_put(struct store *store, const char *tenant,
+		    const char *flow_id, json_t *state);
+/* Sets a flow's status ("active" when deployed) in its row and document. */
+enum store_res store_flow_set_status(struct store *store, const char *tenant,
+		    const char *flow_id, const char *status);
+
 /*
  * Batching: writes between store_batch_begin and store_batch_commit share
  * one transaction (one WAL commit for many calls). Nesting is counted.

@@ -80,7 +80,7 @@ main(void)
 		return 1;
 	snprintf(path, sizeof(path), "%s/ivrd.sqlite", dir);
 	s = open_store();
-	is_int(store_schema_version(s), 3, "a new store is at schema version 3");
+	is_int(store_schema_version(s), 4, "a new store is at schema version 4");
 
 	/* A call as it starts. */
 	memset(&c, 0, sizeof(c));
@@ -245,11 +245,12 @@ main(void)
 	store_close(s);
 
 	/* A version-1 store (before call records) migrates. */
-	sqlite3_exec(db, "DROP TABLE calls; DROP TABLE numbers; DROP TABLE"
-	    " tenants; PRAGMA user_version = 1;", NULL, NULL, NULL);
+	sqlite3_exec(db, "DROP TABLE deployments; DROP TABLE calls;"
+	    " DROP TABLE numbers; DROP TABLE tenants;"
+	    " PRAGMA user_version = 1;", NULL, NULL, NULL);
 	sqlite3_close(db);
 	s = open_store();
-	is_int(store_schema_version(s), 3, "a version-1 store migrates to 3");
+	is_int(store_schema_version(s), 4, "a version-1 store migrates to 4");
 	c.id = S("after-migration");
 	is_int(store_call_put(s, &c), STORE_OK, "and takes call records");
 	store_close(s);
