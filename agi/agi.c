@@ -148,6 +148,7 @@ agi_flow_put(struct agi_flow *f)
 	if (f == NULL || --f->refs > 0)
 		return;
 	flow_free(f->flow);
+	json_decref(f->routes);
 	free(f->doc);
 	free(f->tenant);
 	free(f->id);
@@ -207,6 +208,13 @@ agi_flow_get(struct agi *agi, const char *tenant, const char *id,
 	f->doc = sf.doc;
 	f->tenant = sf.tenant;
 	f->id = sf.id;
+	/* Deploying changes the document (status), so routes stay fresh. */
+	{
+		json_t *state = store_deploy_get(agi->store, f->tenant, f->id);
+
+		f->routes = json_incref(json_object_get(state, "routes"));
+		json_decref(state);
+	}
 	sf.doc = sf.tenant = sf.id = NULL;
 	store_flow_clear(&sf);
 	f->refs = 2;	/* the cache's and the caller's */

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include <jansson.h>
+
 #include "agi/agi.h"
 #include "flow/interp.h"
 
@@ -16,6 +18,7 @@ struct agi_flow {
 	struct flow	*flow;
 	char		*doc;		/* the stored text it was parsed from */
 	char		*tenant, *id;
+	json_t		*routes;	/* deploy's queue -> {context, number} */
 	int		 refs;
 };
 

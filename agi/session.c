@@ -295,6 +295,19 @@ take_env(struct agi_session *s, const char *tenant)
 	s->tenant = xstrdup(tenant);
 }
 
+/* routing_style wazo: a queue's Wazo extension, as deploy resolved it. */
+static int
+queue_route(const char *name, const char **context, const char **extension,
+    void *arg)
+{
+	const struct agi_flow *f = arg;
+	json_t *r = json_object_get(f->routes, name);
+
+	*context = json_string_value(json_object_get(r, "context"));
+	*extension = json_string_value(json_object_get(r, "number"));
+	return *context != NULL && *extension != NULL ? 0 : -1;
+}
+
 static void
 start_flow(struct agi_session *s, const char *tenant, const char *id)
 {
@@ -318,6 +331,8 @@ start_flow(struct agi_session *s, const char *tenant, const char *id)
 	opts.recordings_dir = agi->recordings_dir;
 	opts.dial_template = agi->dial_template;
 	opts.routing = agi->routing;
+	opts.queue_lookup = queue_route;
+	opts.queue_lookup_arg = s->flow;
 	s->call = flow_call_new(s->flow->flow, &opts);
 	take_env(s, s->flow->tenant);
 	s->flow_id = xstrdup(s->flow->id);
