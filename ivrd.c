@@ -26,6 +26,7 @@
 #include "store/store.h"
 #include "tts/tts.h"
 #include "util.h"
+#include "wazo/wazo.h"
 
 #define MAX_OVERRIDES 16
 
@@ -51,6 +52,7 @@ struct daemon_ctx {
 	struct store		*store;
 	struct http_client	*http;
 	struct tts		*tts;
+	struct wazo		*wazo;
 };
 
 static void
@@ -347,6 +349,10 @@ run_daemon(struct daemon_ctx *d)
 	    &err)) == NULL)
 		fatalx("%s", err);
 	api_set_agi(d->api, d->agi);
+	d->wazo = wazo_new(d->http, &d->conf);
+	wazo_set_event_base(d->wazo, d->base);
+	api_set_wazo(d->api, d->wazo);
+	wazo_probe(d->wazo);
 	write_port_file(d);
 
 	signal(SIGPIPE, SIG_IGN);
@@ -366,6 +372,7 @@ run_daemon(struct daemon_ctx *d)
 		event_free(sigs[i]);
 	agi_free(d->agi);
 	api_free(d->api);
+	wazo_free(d->wazo);
 	tts_free(d->tts);
 	http_client_free(d->http);
 	event_base_free(d->base);

@@ -28,6 +28,9 @@ const char	*api_address(const struct api *api);
 /* The call runtime whose counts /status shows (borrowed). */
 struct agi;
 void		 api_set_agi(struct api *api, struct agi *agi);
+/* The Wazo client for /wazo/... and /status (borrowed). */
+struct wazo;
+void		 api_set_wazo(struct api *api, struct wazo *wazo);
 /* Applies the settings a SIGHUP may change (body limit, token policy). */
 void		 api_reconfigure(struct api *api, const struct conf *conf);
 

@@ -92,11 +92,17 @@ int	api_find_flow(struct api_req *r, struct store_flow *out);
 /* Runtime settings the simulation shares with the sessions. */
 const char *api_dial_template(const struct api *api);
 struct agi *api_agi(const struct api *api);
+/* The Wazo client (borrowed; NULL until api_set_wazo). */
+struct wazo;
+struct wazo *api_wazo(const struct api *api);
 const char *api_recordings_dir(const struct api *api);
 void	api_tts_voices(struct api_req *r);
 void	api_tts_synthesize(struct api_req *r);
 void	api_tts_audio(struct api_req *r);
 void	api_maintenance_cleanup(struct api_req *r);
+/* GET /wazo/queues and /wazo/agents (api/wazo.c). */
+void	api_wazo_queues(struct api_req *r);
+void	api_wazo_agents(struct api_req *r);
 /*
  * Validates doc (borrowed, completed with tenant) as a flow and stores it,
  * replacing the flow of that id in tenant if there is one (its status and

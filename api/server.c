@@ -29,6 +29,7 @@ struct api {
 	char				*dial_template;
 	char				*recordings_dir;
 	struct agi			*agi;
+	struct wazo			*wazo;
 	long				 max_body;
 	int				 loopback_no_token;
 	char				 address[64];
@@ -66,6 +67,10 @@ static const struct api_route routes[] = {
 		{ EVHTTP_REQ_GET, api_tts_audio } } },
 	{ { "maintenance", "cleanup" }, {
 		{ EVHTTP_REQ_POST, api_maintenance_cleanup } } },
+	{ { "wazo", "queues" }, {
+		{ EVHTTP_REQ_GET, api_wazo_queues } } },
+	{ { "wazo", "agents" }, {
+		{ EVHTTP_REQ_GET, api_wazo_agents } } },
 };
 
 /*
@@ -174,6 +179,18 @@ struct agi *
 api_agi(const struct api *api)
 {
 	return api->agi;
+}
+
+void
+api_set_wazo(struct api *api, struct wazo *wazo)
+{
+	api->wazo = wazo;
+}
+
+struct wazo *
+api_wazo(const struct api *api)
+{
+	return api->wazo;
 }
 
 const char *

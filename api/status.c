@@ -5,10 +5,11 @@
 #include "agi/agi.h"
 #include "api/api_int.h"
 #include "util.h"
+#include "wazo/wazo.h"
 
 /*
- * GET /api/ivr/status. The wazo section reports "not configured" until
- * the Wazo client exists; the shape is already the seed's.
+ * GET /api/ivr/status. The wazo section is what the Wazo client learned
+ * from its last requests (wazo_status).
  */
 void
 api_status(struct api_req *r)
@@ -22,12 +23,12 @@ api_status(struct api_req *r)
 		return;
 	}
 	iso8601_utc(time(NULL), now);
-	api_reply(r, 200, json_pack("{s:o, s:o, s:{s:b, s:s}, s:{s:I, s:I, "
+	api_reply(r, 200, json_pack("{s:o, s:o, s:o, s:{s:I, s:I, "
 	    "s:I}, s:s}",
 	    "calls", api_agi(r->api) ? agi_status(api_agi(r->api)) :
 	    json_object(),
 	    "tts", tts_status(r->tts),
-	    "wazo", "available", 0, "error", "not configured",
+	    "wazo", wazo_status(api_wazo(r->api)),
 	    "flows", "total", (json_int_t)total, "active", (json_int_t)active,
 	    "inactive", (json_int_t)(total - active),
 	    "timestamp", now));

@@ -48,8 +48,18 @@ typedef void (*wazo_cb)(const struct wazo_result *res, void *arg);
 /* conf is read at once (copied). http is borrowed. */
 struct wazo	*wazo_new(struct http_client *http, const struct conf *conf);
 void		 wazo_free(struct wazo *wazo);	/* cancels: no callback runs */
+/*
+ * The loop that delivers failures found before any HTTP exchange (not
+ * configured, curl refused the request), so that no callback ever runs
+ * from inside wazo_request or wazo_list. Set it right after wazo_new.
+ */
+struct event_base;
+void		 wazo_set_event_base(struct wazo *wazo, struct event_base *base);
 /* 1 when a base URL and a service account are configured. */
 int		 wazo_configured(const struct wazo *wazo);
+/* A service's configured base URL (borrowed), or NULL. */
+const char	*wazo_base_url(const struct wazo *wazo,
+		    enum wazo_service service);
 
 /*
  * One request: method, service, path below the service's base ("/queues",
