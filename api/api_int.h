@@ -100,6 +100,17 @@ void	api_tts_voices(struct api_req *r);
 void	api_tts_synthesize(struct api_req *r);
 void	api_tts_audio(struct api_req *r);
 void	api_maintenance_cleanup(struct api_req *r);
+/* Deploy settings and the loop (api/deploy.c). */
+const char *api_wazo_agi_address(const struct api *api);	/* NULL: unset */
+const char *api_wazo_dialplan_dir(const struct api *api);
+int	    api_wazo_on_host(const struct api *api);
+struct event_base *api_base(const struct api *api);
+void	api_flow_deploy(struct api_req *r);
+void	api_flow_undeploy(struct api_req *r);
+/* DELETE of a deployed flow: undeploys, then deletes; 1 when it did. */
+int	api_flow_delete_deployed(struct api_req *r,
+	    const struct store_flow *sf);
+
 /* GET /wazo/queues and /wazo/agents (api/wazo.c). */
 void	api_wazo_queues(struct api_req *r);
 void	api_wazo_agents(struct api_req *r);

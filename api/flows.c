@@ -312,6 +312,11 @@ api_flow_delete(struct api_req *r)
 
 	if (api_find_flow(r, &sf) == -1)
 		return;
+	/* A deployed flow: what deploy made in Wazo goes first. */
+	if (api_flow_delete_deployed(r, &sf)) {
+		store_flow_clear(&sf);
+		return;
+	}
 	res = store_flow_delete(r->store, sf.tenant, sf.id);
 	if (res == STORE_OK) {
 		log_info("api: flow %s/%s deleted", sf.tenant, sf.id);

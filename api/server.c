@@ -30,6 +30,10 @@ struct api {
 	char				*recordings_dir;
 	struct agi			*agi;
 	struct wazo			*wazo;
+	struct event_base		*base;
+	char				*wazo_agi_address;
+	char				*wazo_dialplan_dir;
+	int				 wazo_on_host;
 	long				 max_body;
 	int				 loopback_no_token;
 	char				 address[64];
@@ -67,6 +71,10 @@ static const struct api_route routes[] = {
 		{ EVHTTP_REQ_GET, api_tts_audio } } },
 	{ { "maintenance", "cleanup" }, {
 		{ EVHTTP_REQ_POST, api_maintenance_cleanup } } },
+	{ { "flows", ":id", "deploy" }, {
+		{ EVHTTP_REQ_POST, api_flow_deploy } } },
+	{ { "flows", ":id", "undeploy" }, {
+		{ EVHTTP_REQ_POST, api_flow_undeploy } } },
 	{ { "wazo", "queues" }, {
 		{ EVHTTP_REQ_GET, api_wazo_queues } } },
 	{ { "wazo", "agents" }, {
@@ -132,6 +140,11 @@ api_new(struct event_base *base, struct store *store, struct tts *tts,
 		fatalx("evhttp_new failed");
 	api->store = store;
 	api->tts = tts;
+	api->base = base;
+	api->wazo_agi_address = conf->wazo_agi_address[0] ?
+	    xstrdup(conf->wazo_agi_address) : NULL;
+	api->wazo_dialplan_dir = xstrdup(conf->wazo_dialplan_dir);
+	api->wazo_on_host = conf->wazo_on_host;
 	api->dial_template = conf->dial_template[0] ?
 	    xstrdup(conf->dial_template) : NULL;
 	api->recordings_dir = xstrdup(conf->recordings_dir);
@@ -166,6 +179,8 @@ api_free(struct api *api)
 	prompts_free(api->prompts);
 	free(api->dial_template);
 	free(api->recordings_dir);
+	free(api->wazo_agi_address);
+	free(api->wazo_dialplan_dir);
 	free(api);
 }
 
@@ -185,6 +200,30 @@ void
 api_set_wazo(struct api *api, struct wazo *wazo)
 {
 	api->wazo = wazo;
+}
+
+const char *
+api_wazo_agi_address(const struct api *api)
+{
+	return api->wazo_agi_address;
+}
+
+const char *
+api_wazo_dialplan_dir(const struct api *api)
+{
+	return api->wazo_dialplan_dir;
+}
+
+int
+api_wazo_on_host(const struct api *api)
+{
+	return api->wazo_on_host;
+}
+
+struct event_base *
+api_base(const struct api *api)
+{
+	return api->base;
 }
 
 struct wazo *

@@ -139,8 +139,8 @@ is($ivrd->req(GET => '/flows')->{json}{count}, 0,
 
 json_error($ivrd->req(GET => '/nope'), 404,
     'no such endpoint: GET /api/ivr/nope', 'unknown route /api/ivr/nope: 404');
-json_error($ivrd->req(POST => '/flows/x/deploy', body => '{}'), 404,
-    'no such endpoint: POST /api/ivr/flows/x/deploy',
+json_error($ivrd->req(POST => '/flows/x/frobnicate', body => '{}'), 404,
+    'no such endpoint: POST /api/ivr/flows/x/frobnicate',
     'route one segment too deep: 404');
 json_error($ivrd->req(GET => '/api/ivr'), 404,
     'no such endpoint: GET /api/ivr', 'the bare prefix: 404');
