@@ -50,6 +50,18 @@ $r = $ivrd->req(GET => '/wazo/queues?wazo_host=' . $wazo->url . '&token=nope');
 is($r->{status}, 502, 'a token Wazo refuses: 502');
 is($r->{json}{error}, 'the Wazo token was refused (401)', 'and says so');
 
+# --- the service account's token expires: a new one, one retry ----------
+{
+	$wazo->expire_token();		# every token Wazo issued so far
+	$wazo->clear_requests;
+	my $rr = $ivrd->req(GET => '/wazo/agents');
+	is($rr->{status}, 200, 'after Wazo expired its token, ivrd still answers');
+	my @seen = map { "$_->{method} $_->{path} $_->{status}" } @{ $wazo->requests };
+	is_deeply([ map { s/\?.*//r } @seen ], [ 'GET /api/confd/1.1/agents 401',
+	    'POST /api/auth/0.1/token 200', 'GET /api/confd/1.1/agents 200' ],
+	    'a 401, a new token, one retry') or diag(explain \@seen);
+}
+
 # --- flows ----------------------------------------------------------------------
 sub flow {
 	my ($id, $queue) = @_;
