@@ -26,6 +26,7 @@ package FakePolly;
 # t/fake-polly.t can check it against AWS's published test vectors and
 # tests can sign requests of their own.
 use strict;
+use FakeHTTP;
 use warnings;
 use Carp qw(croak);
 use Digest::SHA qw(hmac_sha256 hmac_sha256_hex sha256_hex);
@@ -522,61 +523,8 @@ sub _log {
 	close $fh;
 }
 
-# Reads one HTTP/1.1 request: { method, path, query, headers (lowercase
-# names, repeated headers joined with ','), body (bytes) }.
-sub _read_request {
-	my ($conn) = @_;
-	my $sel = IO::Select->new($conn);
-	my $deadline = time + 30;
-	my $buf = '';
-	my $fill = sub {
-		my $left = $deadline - time;
-		return 0 if $left <= 0 || !$sel->can_read($left);
-		return sysread($conn, $buf, 65536, length $buf) || 0;
-	};
-	until ($buf =~ /\r?\n\r?\n/) {
-		return if length $buf > 1 << 20;
-		$fill->() or return;
-	}
-	my ($head, $rest) = split /\r?\n\r?\n/, $buf, 2;
-	$buf = $rest;
-	my ($line, @lines) = split /\r?\n/, $head;
-	my ($method, $target) = $line =~ m{^(\S+) (\S+) HTTP/1\.[01]$}
-	    or return;
-	my (%headers, %seen);
-	for (@lines) {
-		my ($name, $value) = /^([^:\s]+):[ \t]*(.*?)[ \t]*$/ or next;
-		$name = lc $name;
-		$headers{$name} = $seen{$name}++ ? "$headers{$name},$value"
-		    : $value;
-	}
-	syswrite $conn, "HTTP/1.1 100 Continue\r\n\r\n"
-	    if lc($headers{expect} // '') eq '100-continue';
-	my $body = '';
-	if (lc($headers{'transfer-encoding'} // '') eq 'chunked') {
-		while (1) {
-			until ($buf =~ /\r\n/) { $fill->() or return }
-			$buf =~ s/^([0-9A-Fa-f]+)[^\r\n]*\r\n// or return;
-			my $size = hex $1;
-			if ($size == 0) {
-				until ($buf =~ /^\r\n|\r\n\r\n/) {
-					$fill->() or last;
-				}
-				last;
-			}
-			while (length $buf < $size + 2) { $fill->() or return }
-			$body .= substr($buf, 0, $size);
-			substr($buf, 0, $size + 2, '');
-		}
-	} elsif (($headers{'content-length'} // '') =~ /^(\d+)$/) {
-		my $len = $1;
-		while (length $buf < $len) { $fill->() or return }
-		$body = substr($buf, 0, $len);
-	}
-	my ($path, $query) = split /\?/, $target, 2;
-	return { method => $method, path => $path, query => $query // '',
-	    headers => \%headers, body => $body };
-}
+# One HTTP/1.1 request, read by the reader both fakes share.
+sub _read_request { FakeHTTP::read_request(@_) }
 
 sub _send {
 	my ($conn, $resp) = @_;
