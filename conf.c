@@ -59,6 +59,7 @@ static const struct conf_key conf_keys[] = {
 	{ "wazo_on_host",	BOOL(wazo_on_host),	"no", 0, 0 },
 	{ "wazo_dialplan_dir",	STR(wazo_dialplan_dir),
 	    "/etc/asterisk/extensions_extra.d", 0, 0 },
+	{ "wazo_transfer_context", STR(wazo_transfer_context), "", 0, 0 },
 	{ "polly_region",	STR(polly_region),	"", 0, 0 },
 	{ "polly_endpoint",	STR(polly_endpoint),	"", 0, 0 },
 	{ "polly_engine",	STR(polly_engine),	"standard", 0, 0 },

@@ -41,6 +41,7 @@ struct conf {
 	char	*wazo_agi_address;	/* in incalls' AGI(agi://THIS/FLOW) */
 	int	 wazo_on_host;		/* ivrd runs on the Wazo host */
 	char	*wazo_dialplan_dir;	/* extensions_extra.d */
+	char	*wazo_transfer_context;	/* Redirect of a handed-over call */
 
 	/* Amazon Polly; credentials also from the AWS_* environment. */
 	char	*polly_region;		/* "" = $AWS_REGION, else us-east-1 */

@@ -33,9 +33,17 @@ const char	*agi_address(const struct agi *agi);
  * AGI_TRANSFER_BAD for a target that cannot be dialled (400).
  */
 enum agi_transfer_res { AGI_TRANSFER_OK, AGI_TRANSFER_NOTLIVE,
-	AGI_TRANSFER_BAD };
+	AGI_TRANSFER_BAD, AGI_TRANSFER_HANDED_OVER };
+/*
+ * AGI_TRANSFER_HANDED_OVER: the call is in ivrd but already handed to a
+ * queue or an AI agent (blocked inside Asterisk's EXEC); *channel (owned
+ * by the caller) is its Asterisk channel, for wazo-amid's Redirect.
+ */
 enum agi_transfer_res agi_transfer(struct agi *agi, const char *call_uuid,
-		    const char *tenant, const char *target);
+		    const char *tenant, const char *target, char **channel);
+/* After a Redirect of that call: its record says transferred to target. */
+void		 agi_note_redirect(struct agi *agi, const char *call_uuid,
+		    const char *target);
 
 /* The "calls" section of /status: a new object. */
 json_t		*agi_status(const struct agi *agi);

@@ -62,6 +62,7 @@ struct agi_session {
 	struct event		*deadline;	/* max_call_duration */
 	uint64_t		 tts_id;
 	int			 in_flight;	/* a command awaits its reply */
+	int			 cmd_unbounded;	/* it is a routing EXEC */
 	enum flow_cmd_type	 cmd;		/* which */
 	int			 discard;	/* replies to drop */
 	const char		*escape;	/* of the PLAY awaiting TTS */
@@ -94,6 +95,7 @@ struct agi_session {
 	char			 started_at[ISO8601_MS_LEN];
 	char			 answered_at[ISO8601_MS_LEN];
 	char			*uniqueid, *from, *to, *tenant, *flow_id;
+	char			*channel;	/* for a Redirect */
 	const char		*rec_status, *rec_outcome;	/* last written */
 };
 
@@ -289,6 +291,7 @@ static void
 take_env(struct agi_session *s, const char *tenant)
 {
 	s->uniqueid = dup_or_null(agi_env_uniqueid(s->env));
+	s->channel = dup_or_null(agi_env_channel(s->env));
 	s->from = dup_or_null(agi_env_callerid(s->env));
 	s->to = dup_or_null(agi_env_dialed_number(s->env, s->wazo_dstnum,
 	    s->xivo_exten));
@@ -699,24 +702,67 @@ safe_target(const char *t)
 	return 1;
 }
 
-enum agi_transfer_res
-agi_transfer(struct agi *agi, const char *call_uuid, const char *tenant,
-    const char *target)
+static struct agi_session *
+find_session(struct agi *agi, const char *call_uuid, const char *tenant)
 {
 	struct agi_session *s;
 
-	if (!safe_target(target) || agi->dial_template == NULL)
+	TAILQ_FOREACH(s, &agi->sessions, entry)
+		if (!s->dead && strcmp(s->uuid, call_uuid) == 0)
+			return tenant == NULL || (s->tenant != NULL &&
+			    strcmp(s->tenant, tenant) == 0) ? s : NULL;
+	return NULL;
+}
+
+/* Handed over: blocked in a routing EXEC (Queue, Dial, AudioSocket). */
+static int
+handed_over(const struct agi_session *s)
+{
+	if (s->state == S_SCRIPT)
+		return s->in_flight && s->cmd_unbounded;
+	return s->state == S_RUN && s->call != NULL &&
+	    flow_call_outcome(s->call) != NULL && s->in_flight &&
+	    s->cmd_unbounded;
+}
+
+void
+agi_note_redirect(struct agi *agi, const char *call_uuid, const char *target)
+{
+	struct agi_session *s = find_session(agi, call_uuid, NULL);
+
+	if (s == NULL)
+		return;
+	note(s, json_pack("{s:s, s:s, s:s, s:s}", "event", "transferred",
+	    "target", target, "by", "api", "via", "redirect"));
+	free(s->sc_outcome);
+	xasprintf(&s->sc_outcome, "transfer:%s", target);
+	s->sc_status = "in-progress";
+	maybe_record(s);
+	log_info("agi: call %.8s: redirected to %s through Wazo", s->uuid,
+	    target);
+}
+
+enum agi_transfer_res
+agi_transfer(struct agi *agi, const char *call_uuid, const char *tenant,
+    const char *target, char **channel)
+{
+	struct agi_session *s;
+
+	*channel = NULL;
+	if (!safe_target(target))
 		return AGI_TRANSFER_BAD;
-	TAILQ_FOREACH(s, &agi->sessions, entry) {
-		if (s->dead || strcmp(s->uuid, call_uuid) != 0)
-			continue;
-		if (tenant != NULL && (s->tenant == NULL ||
-		    strcmp(s->tenant, tenant) != 0))
+	if ((s = find_session(agi, call_uuid, tenant)) == NULL)
+		return AGI_TRANSFER_NOTLIVE;
+	if (handed_over(s)) {
+		if (s->channel == NULL)
 			return AGI_TRANSFER_NOTLIVE;
-		/*
-		 * Only a call still in the IVR can be moved from here; one
-		 * handed to a queue or an AI agent needs Wazo's amid Redirect.
-		 */
+		*channel = xstrdup(s->channel);
+		return AGI_TRANSFER_HANDED_OVER;
+	}
+	if (agi->dial_template == NULL)
+		return AGI_TRANSFER_BAD;
+	{
+		/* Only a call still in the IVR is moved from here. */
 		if ((s->state != S_RUN && s->state != S_TTS) ||
 		    s->call == NULL || flow_call_outcome(s->call) != NULL ||
 		    s->xfer_pending != NULL)
@@ -737,7 +783,6 @@ agi_transfer(struct agi *agi, const char *call_uuid, const char *tenant,
 			s->xfer_pending = xstrdup(target);
 		return AGI_TRANSFER_OK;
 	}
-	return AGI_TRANSFER_NOTLIVE;
 }
 
 /* --- hang-ups ------------------------------------------------------------ */
@@ -770,6 +815,7 @@ send_line(struct agi_session *s, const struct agi_cmd *c, int unbounded)
 {
 	bufferevent_write(s->bev, c->line, c->len);
 	s->in_flight = 1;
+	s->cmd_unbounded = unbounded;
 	/* Queue, Dial...: as long as the call lasts; others: bounded. */
 	if (unbounded)
 		evtimer_del(s->timer);
@@ -1204,6 +1250,7 @@ session_free(struct agi_session *s)
 	free(s->tenant);
 	free(s->flow_id);
 	free(s->number_uuid);
+	free(s->channel);
 	free(s->human_target);
 	free(s->route_app);
 	free(s->route_args);

@@ -103,6 +103,7 @@ void	api_maintenance_cleanup(struct api_req *r);
 /* Deploy settings and the loop (api/deploy.c). */
 const char *api_wazo_agi_address(const struct api *api);	/* NULL: unset */
 const char *api_wazo_dialplan_dir(const struct api *api);
+const char *api_wazo_transfer_context(const struct api *api);	/* NULL: unset */
 int	    api_wazo_on_host(const struct api *api);
 struct event_base *api_base(const struct api *api);
 void	api_flow_deploy(struct api_req *r);

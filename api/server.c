@@ -33,6 +33,7 @@ struct api {
 	struct event_base		*base;
 	char				*wazo_agi_address;
 	char				*wazo_dialplan_dir;
+	char				*wazo_transfer_context;
 	int				 wazo_on_host;
 	long				 max_body;
 	int				 loopback_no_token;
@@ -144,6 +145,8 @@ api_new(struct event_base *base, struct store *store, struct tts *tts,
 	api->wazo_agi_address = conf->wazo_agi_address[0] ?
 	    xstrdup(conf->wazo_agi_address) : NULL;
 	api->wazo_dialplan_dir = xstrdup(conf->wazo_dialplan_dir);
+	api->wazo_transfer_context = conf->wazo_transfer_context[0] ?
+	    xstrdup(conf->wazo_transfer_context) : NULL;
 	api->wazo_on_host = conf->wazo_on_host;
 	api->dial_template = conf->dial_template[0] ?
 	    xstrdup(conf->dial_template) : NULL;
@@ -181,6 +184,7 @@ api_free(struct api *api)
 	free(api->recordings_dir);
 	free(api->wazo_agi_address);
 	free(api->wazo_dialplan_dir);
+	free(api->wazo_transfer_context);
 	free(api);
 }
 
@@ -212,6 +216,12 @@ const char *
 api_wazo_dialplan_dir(const struct api *api)
 {
 	return api->wazo_dialplan_dir;
+}
+
+const char *
+api_wazo_transfer_context(const struct api *api)
+{
+	return api->wazo_transfer_context;
 }
 
 int

@@ -13,6 +13,7 @@
 #include "flow/flow.h"
 #include "log.h"
 #include "util.h"
+#include "wazo/wazo.h"
 
 /*
  * The voice API of shared/seeds/003_... under /api/v1/voice: phone
@@ -807,6 +808,65 @@ api_voice_call_get(struct api_req *r)
 	store_call_clear(&c);
 }
 
+/*
+ * A call already handed to a queue or an AI agent is blocked inside
+ * Asterisk's EXEC: only wazo-amid's Redirect moves it (wazo-api.md
+ * section 6), into wazo_transfer_context at the target.
+ */
+struct redirect_ctx {
+	struct api_req	*r;
+	char		*uuid, *target;
+};
+
+static void
+redirected(const struct wazo_result *res, void *arg)
+{
+	struct redirect_ctx *x = arg;
+
+	if (!res->ok)
+		api_error(x->r, res->api_status ? res->api_status : 502,
+		    "%s", res->error);
+	else {
+		if (api_agi(x->r->api) != NULL)
+			agi_note_redirect(api_agi(x->r->api), x->uuid, x->target);
+		log_info("api: call %s: redirected to %s through Wazo",
+		    x->uuid, x->target);
+		reply_data(x->r, 200, json_pack("{s:s, s:s, s:s, s:s}", "uuid",
+		    x->uuid, "status", "transferring", "target", x->target,
+		    "via", "redirect"));
+	}
+	api_deferred_free(x->r);
+	free(x->uuid);
+	free(x->target);
+	free(x);
+}
+
+static void
+redirect(struct api_req *r, const char *uuid, const char *channel,
+    const char *target)
+{
+	struct wazo *wazo = api_wazo(r->api);
+	const char *context = api_wazo_transfer_context(r->api);
+	struct redirect_ctx *x;
+	json_t *body;
+
+	if (wazo == NULL || !wazo_configured(wazo) || context == NULL) {
+		api_error(r, 409, "the call was handed to a queue or an AI "
+		    "agent: moving it needs Wazo (wazo_url, a service account "
+		    "and wazo_transfer_context)");
+		return;
+	}
+	x = xcalloc(1, sizeof(*x));
+	x->uuid = xstrdup(uuid);
+	x->target = xstrdup(target);
+	x->r = api_defer(r);
+	body = json_pack("{s:s, s:s, s:s, s:s}", "Channel", channel, "Context",
+	    context, "Exten", target, "Priority", "1");
+	wazo_request(wazo, NULL, "POST", WAZO_AMID, "/action/Redirect", NULL,
+	    body, redirected, x);
+	json_decref(body);
+}
+
 void
 api_voice_call_transfer(struct api_req *r)
 {
@@ -814,6 +874,7 @@ api_voice_call_transfer(struct api_req *r)
 	struct agi *agi = api_agi(r->api);
 	json_t *body, *v;
 	const char *target, *key;
+	char *channel = NULL;
 
 	if (find_call(r, &c) == -1)
 		return;
@@ -835,7 +896,11 @@ api_voice_call_transfer(struct api_req *r)
 		goto out;
 	}
 	switch (agi == NULL ? AGI_TRANSFER_NOTLIVE :
-	    agi_transfer(agi, c.id, c.tenant, target)) {
+	    agi_transfer(agi, c.id, c.tenant, target, &channel)) {
+	case AGI_TRANSFER_HANDED_OVER:
+		redirect(r, c.id, channel, target);
+		free(channel);
+		break;
 	case AGI_TRANSFER_OK:
 		log_info("api: call %s: transfer to %s requested", c.id,
 		    target);

@@ -201,5 +201,21 @@ sub call_log {
 	    409, 'the call is no longer live: 409');
 }
 
+# --- a call already in the human queue, without Wazo: a clear 409 ----------------
+{
+	my $c = call(dnid => '+15550001', exec_result => { Queue => { result => -1, ms => 600000 } });
+	lookup($c);
+	$c->expect(qr/^EXEC "MSet" /);
+	$c->expect(qr/^SET AUTOHANGUP 0$/);
+	$c->expect(qr/^EXEC "Queue" "humans_q,,,,"$/);
+	my ($live) = grep { $_->{sid} eq "1718035300.$n" }
+	    @{ v(GET => '/calls?status=in-progress')->{json}{data} };
+	my $t = v(POST => "/calls/$live->{uuid}/transfer", body => { target => '+15553334444' });
+	is($t->{status}, 409, 'transfer of a call in a queue without Wazo: 409');
+	like($t->{json}{error}, qr/handed to a queue or an AI agent: moving it needs Wazo/,
+	    'saying what it needs');
+	$c->close;
+}
+
 $ivrd->stop;
 done_testing;

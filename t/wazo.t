@@ -9,6 +9,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use File::Temp qw(tempdir);
+use FakeAsterisk;
 use FakeWazo;
 use IvrdTest;
 use JSON::PP;
@@ -21,7 +22,8 @@ mkdir "$dir/dialplan" or die;
 my $ivrd = IvrdTest->start(dir => $dir, conf => {
 	wazo_url => $wazo->url, wazo_username => 'ivrd', wazo_password => 'secret',
 	wazo_agi_address => '10.0.0.5:4574', wazo_on_host => 'yes',
-	wazo_dialplan_dir => "$dir/dialplan", wazo_timeout_ms => 1500 });
+	wazo_dialplan_dir => "$dir/dialplan", wazo_timeout_ms => 1500,
+	wazo_transfer_context => 'ctx-acme-internal-0f2c9d1e' });
 
 # --- queues and agents, mapped from confd's model -------------------------
 my $r = $ivrd->req(GET => '/wazo/queues');
@@ -187,6 +189,42 @@ is($r->{status}, 200, 'once Wazo is back, the same deploy completes') or diag($r
 is(scalar(grep { ($_->{destination}{command} // '') =~ m{^AGI\(agi://10\.0\.0\.5:4574/sales} }
     @{ $wazo->state->{incalls} }), 1, 'with one incall of ours (the adopted one was given back)');
 like($ivrd->req(GET => '/status')->{json}{wazo}{available} ? 'yes' : 'no', qr/yes/, '/status: wazo available');
+
+# --- a call waiting in a queue, moved through amid's Redirect -------------------
+{
+	my $admin = IvrdTest->make_token($dir, admin => 1, name => 'root');
+	$ivrd->req(PATCH => '/api/v1/voice/tenants/acme', token => $admin,
+	    body => { voice_enabled => JSON::PP::true });
+	my $c = FakeAsterisk->call($ivrd, flow => 'sales', time_scale => 0.02,
+	    channel => 'PJSIP/carrier-00000042', uniqueid => '1718035400.1',
+	    exec_result => { Queue => { result => -1, ms => 600000 } });
+	$c->expect(qr/^ANSWER$/);
+	$c->expect(qr/^SET AUTOHANGUP 300$/);
+	$c->expect(qr/^STREAM FILE /, press => '1');
+	$c->expect(qr/^EXEC "MSet" /);
+	$c->expect(qr/^SET AUTOHANGUP 0$/);
+	$c->expect(qr/^EXEC "Queue" "sales_q,,,,"$/, name => 'the caller waits in the queue');
+	my $list = $ivrd->req(GET => '/api/v1/voice/calls?status=in-progress')->{json}{data};
+	my ($call) = grep { $_->{sid} eq '1718035400.1' } @$list;
+	ok($call, 'the call is in the log, in progress');
+	$r = $ivrd->req(POST => "/api/v1/voice/calls/$call->{uuid}/transfer",
+	    body => { target => '+15557778888' });
+	is($r->{status}, 200, 'transfer of a call in a queue: 200') or diag($r->{content});
+	is($r->{json}{data}{via}, 'redirect', 'through Wazo');
+	my $redirect = $wazo->state->{amid}[-1];
+	is($redirect->{action}, 'Redirect', 'amid got a Redirect');
+	is_deeply($redirect->{body}, { Channel => 'PJSIP/carrier-00000042',
+	    Context => 'ctx-acme-internal-0f2c9d1e', Exten => '+15557778888',
+	    Priority => '1' }, 'of this call\'s channel, to the target');
+	$c->close;		# Asterisk moves the channel: the AGI ends
+	sleep 0.2;
+	my $rec = $ivrd->req(GET => "/api/v1/voice/calls/$call->{uuid}")->{json}{data};
+	ok((grep { $_->{event} eq 'transferred' && ($_->{via} // '') eq 'redirect' }
+	    @{ $rec->{transcription} }), 'the Redirect is in the timeline');
+	my $out = `sqlite3 $dir/ivrd.sqlite "SELECT outcome FROM calls WHERE uniqueid = '1718035400.1'"`;
+	chomp $out;
+	is($out, 'transfer:+15557778888', 'and the outcome is the transfer');
+}
 
 $ivrd->stop;
 $wazo->stop;
