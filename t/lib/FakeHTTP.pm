@@ -1,12 +1,128 @@
 package FakeHTTP;
-# The HTTP/1.1 request reader the wire fakes (FakePolly, FakeWazo) share:
-# one request from a connected socket, with Expect: 100-continue, chunked
-# and Content-Length bodies, a 30 s deadline and a 1 MiB header cap.
-# Core Perl only.
+# What the wire fakes (FakePolly, FakeWazo) share: the server in a child
+# process on 127.0.0.1 port 0, its mode and request log (files, so they
+# cross the process boundary), stop and the END guard, and the HTTP/1.1
+# request reader (Expect: 100-continue, chunked and Content-Length bodies,
+# a 30 s deadline, a 1 MiB header cap). Core Perl only.
 use strict;
 use warnings;
+use Carp qw(croak);
+use Fcntl qw(:flock);
 use IO::Select;
-use Time::HiRes qw(time);
+use IO::Socket::IP;
+use JSON::PP;
+use MIME::Base64 qw(decode_base64);
+use POSIX qw(WNOHANG);
+use Time::HiRes qw(sleep time);
+
+my $JSON = JSON::PP->new->utf8->canonical;
+my @running;
+
+# --- the base class of the wire fakes --------------------------------------
+# A fake gives name() ("fake Polly"), modes() and _serve($listen, $owner),
+# keeps its files in $self->{dir} (mode, requests.jsonl) and ends its
+# start() with $self->_spawn: a server on 127.0.0.1, port 0, in a child.
+
+sub _spawn {
+	my ($self) = @_;
+	my $listen = IO::Socket::IP->new(LocalHost => '127.0.0.1',
+	    LocalPort => 0, Listen => 64, ReuseAddr => 1, Proto => 'tcp')
+	    or croak $self->name . ": listen: $@";
+	$self->{port} = $listen->sockport;
+	my $owner = $$;
+	my $pid = fork // croak "fork: $!";
+	if ($pid == 0) {
+		# _exit, never exit: the test's END blocks (Test::More's
+		# summary, IvrdTest's guard) must not run in here.
+		my $ok = eval { $self->_serve($listen, $owner); 1 };
+		warn $self->name . ": $@" unless $ok;
+		POSIX::_exit($ok ? 0 : 1);
+	}
+	close $listen;
+	$self->{pid} = $pid;
+	$self->{owner} = $$;
+	push @running, $self;
+	return $self;
+}
+
+sub url { "http://127.0.0.1:$_[0]{port}" }
+sub port { $_[0]{port} }
+sub dir { $_[0]{dir} }
+sub pid { $_[0]{pid} }
+
+# mode() reads the mode; mode(NAME) sets it for every later request and
+# for requests held by 'hang'.
+sub mode {
+	my ($self, $mode) = @_;
+	return _read_mode($self->{dir}) unless defined $mode;
+	my @modes = $self->modes;
+	grep { $_ eq $mode } @modes
+	    or croak $self->name . ": unknown mode '$mode' (@modes)";
+	my $tmp = "$self->{dir}/mode.tmp.$$";
+	open my $fh, '>', $tmp or croak "$tmp: $!";
+	print $fh "$mode\n";
+	close $fh or croak "$tmp: $!";
+	rename $tmp, "$self->{dir}/mode" or croak "rename $tmp: $!";
+	return $mode;
+}
+
+# Every request received so far, oldest first. Each is logged before it
+# is answered, so a client that has its answer finds its request here.
+sub requests {
+	my ($self) = @_;
+	my @reqs;
+	open my $fh, '<', "$self->{dir}/requests.jsonl" or return [];
+	flock $fh, LOCK_SH;
+	while (my $line = <$fh>) {
+		next unless $line =~ /\n\z/;	# a line still being written
+		my $r = $JSON->decode($line);
+		$r->{body} = decode_base64(delete $r->{body_b64});
+		$r->{json} = length $r->{body}
+		    ? eval { $JSON->decode($r->{body}) } : undef;
+		push @reqs, $r;
+	}
+	close $fh;
+	return \@reqs;
+}
+
+# Forgets the requests logged so far.
+sub clear_requests {
+	my ($self) = @_;
+	open my $fh, '+<', "$self->{dir}/requests.jsonl" or croak "$!";
+	flock $fh, LOCK_EX;
+	truncate $fh, 0;
+	close $fh;
+}
+
+# Stops the server and every connection it is serving.
+sub stop {
+	my ($self) = @_;
+	my $pid = delete $self->{pid} or return;
+	kill 'TERM', $pid;
+	my $deadline = time + 5;
+	while (time < $deadline) {
+		return if waitpid($pid, WNOHANG) == $pid;
+		sleep 0.01;
+	}
+	kill 'KILL', $pid;
+	waitpid($pid, 0);
+}
+
+sub _read_mode {
+	my ($dir) = @_;
+	open my $fh, '<', "$dir/mode" or return 'ok';
+	my $mode = <$fh> // 'ok';
+	chomp $mode;
+	return $mode;
+}
+
+END {
+	for my $fake (@running) {
+		$fake->stop if $fake->{pid} && $fake->{owner} == $$;
+	}
+}
+
+# --- reading requests -------------------------------------------------------
 
 # Returns { method, path, query, headers (lowercase names), body (bytes) },
 # or nothing when the peer sent no complete request.

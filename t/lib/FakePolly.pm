@@ -41,9 +41,11 @@ use Time::HiRes qw(sleep time);
 use Time::Local qw(timegm);
 
 my $JSON = JSON::PP->new->utf8->canonical;
-my @running;
 
 our @MODES = qw(ok fail throttle hang refuse-signature);
+our @ISA = qw(FakeHTTP);
+sub name { 'fake Polly' }
+sub modes { @MODES }
 
 # The standard voices of tts-notes.md section 3; Polly calls zh-CN cmn-CN.
 my @VOICE_TABLE = (
@@ -118,93 +120,14 @@ sub start {
 	    or croak "requests.jsonl: $!";
 	close $log;
 
-	my $listen = IO::Socket::IP->new(LocalHost => '127.0.0.1',
-	    LocalPort => 0, Listen => 64, ReuseAddr => 1, Proto => 'tcp')
-	    or croak "fake Polly: listen: $@";
-	$self->{port} = $listen->sockport;
-	my $owner = $$;
-	my $pid = fork // croak "fork: $!";
-	if ($pid == 0) {
-		# _exit, never exit: the test's END blocks (Test::More's
-		# summary, IvrdTest's guard) must not run in here.
-		my $ok = eval { $self->_serve($listen, $owner); 1 };
-		warn "fake Polly: $@" unless $ok;
-		POSIX::_exit($ok ? 0 : 1);
-	}
-	close $listen;
-	$self->{pid} = $pid;
-	$self->{owner} = $$;
-	push @running, $self;
-	return $self;
+	return $self->_spawn;
 }
 
-sub url { "http://127.0.0.1:$_[0]{port}" }
-sub port { $_[0]{port} }
-sub dir { $_[0]{dir} }
-sub pid { $_[0]{pid} }
 
-# mode() reads the mode; mode(NAME) sets it for every later request and
-# for requests held by 'hang'.
-sub mode {
-	my ($self, $mode) = @_;
-	return _read_mode($self->{dir}) unless defined $mode;
-	grep { $_ eq $mode } @MODES
-	    or croak "fake Polly: unknown mode '$mode' (@MODES)";
-	my $tmp = "$self->{dir}/mode.tmp.$$";
-	open my $fh, '>', $tmp or croak "$tmp: $!";
-	print $fh "$mode\n";
-	close $fh or croak "$tmp: $!";
-	rename $tmp, "$self->{dir}/mode" or croak "rename $tmp: $!";
-	return $mode;
-}
 
-# Every request received so far, oldest first. Each is logged before it
-# is answered, so a client that has its answer finds its request here.
-sub requests {
-	my ($self) = @_;
-	my @reqs;
-	open my $fh, '<', "$self->{dir}/requests.jsonl" or return [];
-	flock $fh, LOCK_SH;
-	while (my $line = <$fh>) {
-		next unless $line =~ /\n\z/;	# a line still being written
-		my $r = $JSON->decode($line);
-		$r->{body} = decode_base64(delete $r->{body_b64});
-		$r->{json} = length $r->{body}
-		    ? eval { $JSON->decode($r->{body}) } : undef;
-		push @reqs, $r;
-	}
-	close $fh;
-	return \@reqs;
-}
 
-# Forgets the requests logged so far.
-sub clear_requests {
-	my ($self) = @_;
-	open my $fh, '+<', "$self->{dir}/requests.jsonl" or croak "$!";
-	flock $fh, LOCK_EX;
-	truncate $fh, 0;
-	close $fh;
-}
 
-# Stops the server and every connection it is serving.
-sub stop {
-	my ($self) = @_;
-	my $pid = delete $self->{pid} or return;
-	kill 'TERM', $pid;
-	my $deadline = time + 5;
-	while (time < $deadline) {
-		return if waitpid($pid, WNOHANG) == $pid;
-		sleep 0.01;
-	}
-	kill 'KILL', $pid;
-	waitpid($pid, 0);
-}
 
-END {
-	for my $fake (@running) {
-		$fake->stop if $fake->{pid} && $fake->{owner} == $$;
-	}
-}
 
 # --- SigV4, as AWS computes it -------------------------------------------
 
@@ -433,13 +356,6 @@ sub verify {
 
 # --- the server (child processes) ---------------------------------------
 
-sub _read_mode {
-	my ($dir) = @_;
-	open my $fh, '<', "$dir/mode" or return 'ok';
-	my $mode = <$fh> // 'ok';
-	chomp $mode;
-	return $mode;
-}
 
 sub _serve {
 	my ($self, $listen, $owner) = @_;
@@ -490,7 +406,7 @@ sub _connection {
 	my $check = verify(request => $req, access_key => $self->{access_key},
 	    secret_key => $self->{secret_key}, region => $self->{region},
 	    token => $self->{token});
-	my $mode = _read_mode($self->{dir});
+	my $mode = FakeHTTP::_read_mode($self->{dir});
 	my $resp = $self->_answer($req, $mode, $check);
 	$self->_log({ %$req, body_b64 => encode_base64($req->{body}, ''),
 	    body => undef, signature_ok => $check->{ok} ? 1 : 0,
@@ -507,7 +423,7 @@ sub _connection {
 			my $n = sysread $conn, my $junk, 4096;
 			return unless $n;
 		}
-		$mode = _read_mode($self->{dir});
+		$mode = FakeHTTP::_read_mode($self->{dir});
 		$resp = $self->_answer($req, $mode, $check);
 	}
 	_send($conn, $resp);

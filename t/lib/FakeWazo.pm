@@ -47,9 +47,11 @@ use POSIX qw(WNOHANG strftime);
 use Time::HiRes qw(sleep time);
 
 my $JSON = JSON::PP->new->utf8->canonical;
-my @running;
 
 our @MODES = qw(ok down stall fail refuse-token);
+our @ISA = qw(FakeHTTP);
+sub name { 'fake Wazo' }
+sub modes { @MODES }
 
 our $AUTH = '/api/auth/0.1';
 our $CONFD = '/api/confd/1.1';
@@ -110,23 +112,7 @@ sub start {
 	close $lock;
 	_write_state($self->{dir}, $self->_initial_state);
 
-	my $listen = IO::Socket::IP->new(LocalHost => '127.0.0.1',
-	    LocalPort => 0, Listen => 64, ReuseAddr => 1, Proto => 'tcp')
-	    or croak "fake Wazo: listen: $@";
-	$self->{port} = $listen->sockport;
-	my $owner = $$;
-	my $pid = fork // croak "fork: $!";
-	if ($pid == 0) {
-		# _exit, never exit: the test's END blocks must not run here.
-		my $ok = eval { $self->_serve($listen, $owner); 1 };
-		warn "fake Wazo: $@" unless $ok;
-		POSIX::_exit($ok ? 0 : 1);
-	}
-	close $listen;
-	$self->{pid} = $pid;
-	$self->{owner} = $$;
-	push @running, $self;
-	return $self;
+	return $self->_spawn;
 }
 
 sub _initial_state {
@@ -180,10 +166,6 @@ sub _initial_state {
 	};
 }
 
-sub url { "http://127.0.0.1:$_[0]{port}" }
-sub port { $_[0]{port} }
-sub dir { $_[0]{dir} }
-sub pid { $_[0]{pid} }
 sub auth_url { $_[0]->url . $AUTH }
 sub confd_url { $_[0]->url . $CONFD }
 sub amid_url { $_[0]->url . $AMID }
@@ -191,46 +173,8 @@ sub tenant { $_[0]{tenant} }
 sub username { $_[0]{username} }
 sub password { $_[0]{password} }
 
-# mode() reads the mode; mode(NAME) sets it for every later request and
-# for requests held by 'stall'.
-sub mode {
-	my ($self, $mode) = @_;
-	return _read_mode($self->{dir}) unless defined $mode;
-	grep { $_ eq $mode } @MODES
-	    or croak "fake Wazo: unknown mode '$mode' (@MODES)";
-	my $tmp = "$self->{dir}/mode.tmp.$$";
-	open my $fh, '>', $tmp or croak "$tmp: $!";
-	print $fh "$mode\n";
-	close $fh or croak "$tmp: $!";
-	rename $tmp, "$self->{dir}/mode" or croak "rename $tmp: $!";
-	return $mode;
-}
 
-# Every request received so far, oldest first (logged before answered).
-sub requests {
-	my ($self) = @_;
-	my @reqs;
-	open my $fh, '<', "$self->{dir}/requests.jsonl" or return [];
-	flock $fh, LOCK_SH;
-	while (my $line = <$fh>) {
-		next unless $line =~ /\n\z/;
-		my $r = $JSON->decode($line);
-		$r->{body} = decode_base64(delete $r->{body_b64});
-		$r->{json} = length $r->{body}
-		    ? eval { $JSON->decode($r->{body}) } : undef;
-		push @reqs, $r;
-	}
-	close $fh;
-	return \@reqs;
-}
 
-sub clear_requests {
-	my ($self) = @_;
-	open my $fh, '+<', "$self->{dir}/requests.jsonl" or croak "$!";
-	flock $fh, LOCK_EX;
-	truncate $fh, 0;
-	close $fh;
-}
 
 # The model as the fake holds it: { incalls => [ confd incall objects ],
 # extensions => [ confd extension objects ], queues, agents, contexts,
@@ -297,34 +241,10 @@ sub token_lifetime {
 	});
 }
 
-sub stop {
-	my ($self) = @_;
-	my $pid = delete $self->{pid} or return;
-	kill 'TERM', $pid;
-	my $deadline = time + 5;
-	while (time < $deadline) {
-		return if waitpid($pid, WNOHANG) == $pid;
-		sleep 0.01;
-	}
-	kill 'KILL', $pid;
-	waitpid($pid, 0);
-}
 
-END {
-	for my $fake (@running) {
-		$fake->stop if $fake->{pid} && $fake->{owner} == $$;
-	}
-}
 
 # --- state files ---------------------------------------------------------
 
-sub _read_mode {
-	my ($dir) = @_;
-	open my $fh, '<', "$dir/mode" or return 'ok';
-	my $mode = <$fh> // 'ok';
-	chomp $mode;
-	return $mode;
-}
 
 sub _write_state {
 	my ($dir, $state) = @_;
@@ -373,7 +293,7 @@ sub _serve {
 		}
 		next unless $sel->can_read(0.2);
 		my $conn = $listen->accept or next;
-		if (_read_mode($self->{dir}) eq 'down') {
+		if (FakeHTTP::_read_mode($self->{dir}) eq 'down') {
 			# 'down': the connection is closed at once, nothing read.
 			close $conn;
 			next;
@@ -407,7 +327,7 @@ sub _service_of {
 sub _connection {
 	my ($self, $conn, $server) = @_;
 	my $req = _read_request($conn) or return;
-	my $mode = _read_mode($self->{dir});
+	my $mode = FakeHTTP::_read_mode($self->{dir});
 	my $resp = $self->_answer($req, $mode);
 	$self->_log({ %$req, body_b64 => encode_base64($req->{body}, ''),
 	    service => _service_of($req->{path}), mode => $mode,
@@ -422,7 +342,7 @@ sub _connection {
 			my $n = sysread $conn, my $junk, 4096;
 			return unless $n;
 		}
-		$mode = _read_mode($self->{dir});
+		$mode = FakeHTTP::_read_mode($self->{dir});
 		if ($mode eq 'down') {
 			close $conn;
 			return;
