@@ -116,6 +116,66 @@ sub _read_mode {
 	return $mode;
 }
 
+# Each fake may refuse connections outright (FakeWazo's 'down').
+sub _drop_connection { 0 }
+
+sub _serve {
+	my ($self, $listen, $owner) = @_;
+	my $server = $$;
+	my %kids;
+	$SIG{PIPE} = 'IGNORE';
+	$SIG{TERM} = sub {
+		# Reap what we end: orphaned zombies would outlive the test.
+		kill 'TERM', keys %kids;
+		my $deadline = time + 2;
+		while (%kids && time < $deadline) {
+			my $kid = waitpid(-1, WNOHANG);
+			last if $kid < 0;
+			$kid ? delete $kids{$kid} : sleep 0.01;
+		}
+		POSIX::_exit(0);
+	};
+	my $sel = IO::Select->new($listen);
+	while (1) {
+		# The test process died without stopping us.
+		POSIX::_exit(0) if getppid() != $owner;
+		while ((my $kid = waitpid(-1, WNOHANG)) > 0) {
+			delete $kids{$kid};
+		}
+		next unless $sel->can_read(0.2);
+		my $conn = $listen->accept or next;
+		if ($self->_drop_connection) {
+			close $conn;
+			next;
+		}
+		my $kid = fork;
+		if (!defined $kid) {
+			close $conn;
+			next;
+		}
+		if ($kid == 0) {
+			$SIG{TERM} = 'DEFAULT';
+			srand();	# else every connection draws the same ids
+			close $listen;
+			my $ok = eval { $self->_connection($conn, $server); 1 };
+			warn $self->name . ": $@" unless $ok;
+			POSIX::_exit(0);
+		}
+		$kids{$kid} = 1;
+		close $conn;
+	}
+}
+
+sub _log {
+	my ($self, $entry) = @_;
+	delete $entry->{body};
+	my $line = $JSON->encode($entry) . "\n";
+	open my $fh, '>>', "$self->{dir}/requests.jsonl" or die "log: $!";
+	flock $fh, LOCK_EX;
+	syswrite $fh, $line;
+	close $fh;
+}
+
 END {
 	for my $fake (@running) {
 		$fake->stop if $fake->{pid} && $fake->{owner} == $$;

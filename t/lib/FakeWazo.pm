@@ -52,6 +52,8 @@ our @MODES = qw(ok down stall fail refuse-token);
 our @ISA = qw(FakeHTTP);
 sub name { 'fake Wazo' }
 sub modes { @MODES }
+# 'down': every connection is closed at once, nothing read.
+sub _drop_connection { FakeHTTP::_read_mode($_[0]{dir}) eq 'down' }
 
 our $AUTH = '/api/auth/0.1';
 our $CONFD = '/api/confd/1.1';
@@ -270,51 +272,6 @@ sub _locked {
 
 # --- the server (child processes) ---------------------------------------
 
-sub _serve {
-	my ($self, $listen, $owner) = @_;
-	my %kids;
-	my $server = $$;
-	$SIG{PIPE} = 'IGNORE';
-	$SIG{TERM} = sub {
-		kill 'TERM', keys %kids;
-		my $deadline = time + 2;
-		while (%kids && time < $deadline) {
-			my $kid = waitpid(-1, WNOHANG);
-			last if $kid < 0;
-			$kid ? delete $kids{$kid} : sleep 0.01;
-		}
-		POSIX::_exit(0);
-	};
-	my $sel = IO::Select->new($listen);
-	while (1) {
-		POSIX::_exit(0) if getppid() != $owner;
-		while ((my $kid = waitpid(-1, WNOHANG)) > 0) {
-			delete $kids{$kid};
-		}
-		next unless $sel->can_read(0.2);
-		my $conn = $listen->accept or next;
-		if (FakeHTTP::_read_mode($self->{dir}) eq 'down') {
-			# 'down': the connection is closed at once, nothing read.
-			close $conn;
-			next;
-		}
-		my $kid = fork;
-		if (!defined $kid) {
-			close $conn;
-			next;
-		}
-		if ($kid == 0) {
-			$SIG{TERM} = 'DEFAULT';
-			srand();
-			close $listen;
-			my $ok = eval { $self->_connection($conn, $server); 1 };
-			warn "fake Wazo: $@" unless $ok;
-			POSIX::_exit(0);
-		}
-		$kids{$kid} = 1;
-		close $conn;
-	}
-}
 
 sub _service_of {
 	my ($path) = @_;
@@ -352,15 +309,6 @@ sub _connection {
 	_send($conn, $resp, $req->{method} eq 'HEAD');
 }
 
-sub _log {
-	my ($self, $entry) = @_;
-	delete $entry->{body};
-	my $line = $JSON->encode($entry) . "\n";
-	open my $fh, '>>', "$self->{dir}/requests.jsonl" or die "log: $!";
-	flock $fh, LOCK_EX;
-	syswrite $fh, $line;
-	close $fh;
-}
 
 # One HTTP/1.1 request, read by the reader both fakes share.
 sub _read_request { FakeHTTP::read_request(@_) }
