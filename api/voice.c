@@ -736,6 +736,7 @@ api_voice_calls_list(struct api_req *r)
 	const char *s;
 	json_t *list;
 	long total = 0;
+	int capped;
 
 	memset(&f, 0, sizeof(f));
 	f.tenant = api_scope_tenant(r);
@@ -771,12 +772,16 @@ api_voice_calls_list(struct api_req *r)
 		api_error(r, 500, "store error while listing calls");
 		return;
 	}
-	api_reply(r, 200, json_pack("{s:b, s:o, s:{s:I, s:I, s:I, s:I}}",
+	/* Across tenants the count is capped: meta says "at least". */
+	capped = f.tenant == NULL && total > STORE_CALL_COUNT_CAP;
+	if (capped)
+		total = STORE_CALL_COUNT_CAP;
+	api_reply(r, 200, json_pack("{s:b, s:o, s:{s:I, s:I, s:I, s:I, s:b}}",
 	    "success", 1, "data", list, "meta",
 	    "page", (json_int_t)f.page, "per_page", (json_int_t)f.per_page,
 	    "total", (json_int_t)total, "last_page",
 	    (json_int_t)(total == 0 ? 1 : (total + f.per_page - 1) /
-	    f.per_page)));
+	    f.per_page), "total_capped", capped));
 }
 
 /* The call of the URL in the request's scope; -1 after replying. */

@@ -289,7 +289,11 @@ store_call_query(struct store *store, const struct store_call_filter *f,
 	int rc;
 
 	call_where(f, where, sizeof(where));
-	xasprintf(&sql, "SELECT count(*) FROM calls%s", where);
+	if (f->tenant == NULL)
+		xasprintf(&sql, "SELECT count(*) FROM (SELECT 1 FROM calls%s"
+		    " LIMIT %d)", where, STORE_CALL_COUNT_CAP + 1);
+	else
+		xasprintf(&sql, "SELECT count(*) FROM calls%s", where);
 	st = prepare(store, sql);
 	free(sql);
 	if (st == NULL)

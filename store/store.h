@@ -198,6 +198,12 @@ struct store_call_filter {
 	long		 page;		/* from 1 */
 	long		 per_page;
 };
+/*
+ * A page of calls, newest first, and *total matching. Across every tenant
+ * (f->tenant NULL) the count stops at STORE_CALL_COUNT_CAP + 1: an exact
+ * count of millions of rows would hold the event loop for tens of ms.
+ */
+#define STORE_CALL_COUNT_CAP	10000
 enum store_res store_call_query(struct store *store,
 		    const struct store_call_filter *f,
 		    int (*cb)(const struct store_call *, void *), void *arg,

@@ -331,7 +331,8 @@ $r = v(GET => '/calls');
 my $calls = succeeds($r, 200, 'GET calls');
 is_deeply([ sort keys %{ $r->{json} } ], [ qw(data meta success) ], 'data and meta beside success');
 is_deeply($r->{json}{meta}, { page => 1, per_page => 20, total => $want_count{all},
-    last_page => int(($want_count{all} + 19) / 20) }, 'meta: default per_page 20');
+    last_page => int(($want_count{all} + 19) / 20), total_capped => JSON::PP::false },
+    'meta: default per_page 20, an exact total');
 is(scalar @$calls, 20, 'a page of 20');
 is($calls->[0]{uuid}, $real_ids[1], 'newest first: the last real call');
 is_deeply([ sort keys %{ $calls->[0] } ], [ sort qw(uuid sid direction from_number to_number
@@ -460,6 +461,24 @@ is(succeeds(v(GET => '/calls/seed-5'), 200, 'its calls stay in the log')->{uuid}
 succeeds(v(PATCH => '/tenants/acme', token => $admin, body => { voice_enabled => JSON::PP::false }), 200, 'disable acme');
 fails(v(GET => '/calls'), 403, $DISABLED, 'acme: 403 again');
 succeeds(v(GET => '/calls?tenant=acme', token => $admin), 200, 'an admin still reads acme');
+
+# --- past the count cap: a tenant's total stays exact, an admin's is capped --
+{
+	succeeds(v(PATCH => '/tenants/acme', token => $admin,
+	    body => { voice_enabled => JSON::PP::true }), 200, 'enable acme again');
+	my $before = v(GET => '/calls?per_page=1')->{json}{meta}{total};
+	open my $bulk, '|-', 'sqlite3', $db or die;
+	print $bulk ".timeout 5000\nBEGIN;\n", map({ "INSERT INTO calls (id, tenant, status,"
+	    . " started_at, timeline) VALUES ('bulk-$_', 'acme', 'completed',"
+	    . " '2026-01-01T00:00:00.000Z', '[]');\n" } 1 .. 10050), "COMMIT;\n";
+	close $bulk or die "sqlite3: $?";
+	my $m = v(GET => '/calls?per_page=1')->{json}{meta};
+	is($m->{total}, $before + 10050, "a tenant's total is exact past 10,000 ($m->{total})");
+	is($m->{total_capped}, JSON::PP::false, 'and says so');
+	$m = v(GET => '/calls?per_page=1', token => $admin)->{json}{meta};
+	is($m->{total}, 10000, 'across every tenant the count stops at 10,000');
+	is($m->{total_capped}, JSON::PP::true, 'and meta says it is capped');
+}
 
 $ivrd->stop;
 done_testing;

@@ -13,6 +13,7 @@ tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 token=$(./ivrd -d --data-dir "$tmp" token create --tenant t0 --name bench 2>/dev/null)
+admin=$(./ivrd -d --data-dir "$tmp" token create --admin --name root 2>/dev/null)
 t0=$(date +%s)
 sqlite3 "$tmp/ivrd.sqlite" >/dev/null <<SQL
 PRAGMA journal_mode = WAL;
@@ -42,18 +43,22 @@ pid=$!
 while [ ! -s "$tmp/ports" ]; do sleep 0.05; done
 api=$(awk '$1 == "api" { print $2 }' "$tmp/ports")
 perl -MHTTP::Tiny -MTime::HiRes=time -MJSON::PP -e '
-my ($api, $token) = @ARGV;
-my $http = HTTP::Tiny->new(keep_alive => 1,
-    default_headers => { Authorization => "Bearer $token" });
+my ($api, $token, $admin) = @ARGV;
+my %http = map { $_->[0] => HTTP::Tiny->new(keep_alive => 1,
+    default_headers => { Authorization => "Bearer $_->[1]" }) }
+    [ tenant => $token ], [ admin => $admin ];
 for my $q ("status=completed&from=2025-10-01T00:00:00Z&to=2025-10-31T00:00:00Z&per_page=20",
     "phone_number_uuid=num-0-07&from=2025-10-01T00:00:00Z&to=2025-10-31T00:00:00Z&per_page=20",
     "phone_number_uuid=num-0-07&status=completed&per_page=20",
     "status=completed&per_page=20",
-    "status=completed&from=2025-10-01T00:00:00Z&to=2025-10-31T00:00:00Z&per_page=20&page=50") {
+    "status=completed&from=2025-10-01T00:00:00Z&to=2025-10-31T00:00:00Z&per_page=20&page=50",
+    "admin: every tenant, per_page=20",
+    "admin: every tenant, status=completed&from=2025-10-01T00:00:00Z&to=2025-10-31T00:00:00Z&per_page=20") {
 	my (@ms, $total);
+	my ($who, $query) = $q =~ /^admin: every tenant, (.*)$/ ? ("admin", $1) : ("tenant", $q);
 	for (1 .. 300) {
 		my $t = time;
-		my $r = $http->get("http://$api/api/v1/voice/calls?$q");
+		my $r = $http{$who}->get("http://$api/api/v1/voice/calls?$query");
 		push @ms, (time - $t) * 1000;
 		die "$r->{status} $r->{content}" unless $r->{success};
 		$total //= decode_json($r->{content})->{meta}{total};
@@ -61,4 +66,4 @@ for my $q ("status=completed&from=2025-10-01T00:00:00Z&to=2025-10-31T00:00:00Z&p
 	@ms = sort { $a <=> $b } @ms;
 	printf "%-100s total %7d  p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms\n",
 	    $q, $total, $ms[149], $ms[296], $ms[-1];
-}' "$api" "$token"
+}' "$api" "$token" "$admin"
