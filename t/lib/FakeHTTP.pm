@@ -119,6 +119,25 @@ sub _read_mode {
 # Each fake may refuse connections outright (FakeWazo's 'down').
 sub _drop_connection { 0 }
 
+# Holds a request the mode does not answer yet ('hang', 'stall'): asks
+# $answer->($mode) every 50 ms until it gives a response. Nothing when the
+# client leaves, the server is stopped or the fake starts dropping.
+sub _hold {
+	my ($self, $conn, $server, $answer) = @_;
+	my $sel = IO::Select->new($conn);
+	while (1) {
+		sleep 0.05;
+		return if getppid() != $server;
+		if ($sel->can_read(0)) {
+			my $n = sysread $conn, my $junk, 4096;
+			return unless $n;
+		}
+		return if $self->_drop_connection;
+		my $resp = $answer->(_read_mode($self->{dir}));
+		return $resp if $resp;
+	}
+}
+
 sub _serve {
 	my ($self, $listen, $owner) = @_;
 	my $server = $$;

@@ -371,19 +371,9 @@ sub _connection {
 	    signature_error => $check->{error}, mode => $mode,
 	    status => $resp ? $resp->{status} : undef,
 	    error => $resp ? $resp->{error} : undef, time => time });
-	my $sel = IO::Select->new($conn);
-	until ($resp) {
-		# 'hang': answer nothing until the mode changes; give up when
-		# the client leaves or the server is stopped.
-		sleep 0.05;
-		return if getppid() != $server;
-		if ($sel->can_read(0)) {
-			my $n = sysread $conn, my $junk, 4096;
-			return unless $n;
-		}
-		$mode = FakeHTTP::_read_mode($self->{dir});
-		$resp = $self->_answer($req, $mode, $check);
-	}
+	# 'hang': nothing until the mode changes.
+	$resp //= $self->_hold($conn, $server,
+	    sub { $self->_answer($req, $_[0], $check) }) or return;
 	_send($conn, $resp);
 }
 

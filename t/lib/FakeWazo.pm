@@ -289,23 +289,9 @@ sub _connection {
 	$self->_log({ %$req, body_b64 => encode_base64($req->{body}, ''),
 	    service => _service_of($req->{path}), mode => $mode,
 	    status => $resp ? $resp->{status} : undef, time => time });
-	my $sel = IO::Select->new($conn);
-	until ($resp) {
-		# 'stall': answer nothing until the mode changes; give up when
-		# the client leaves or the server is stopped.
-		sleep 0.05;
-		return if getppid() != $server;
-		if ($sel->can_read(0)) {
-			my $n = sysread $conn, my $junk, 4096;
-			return unless $n;
-		}
-		$mode = FakeHTTP::_read_mode($self->{dir});
-		if ($mode eq 'down') {
-			close $conn;
-			return;
-		}
-		$resp = $self->_answer($req, $mode);
-	}
+	# 'stall': nothing until the mode changes ('down' drops it).
+	$resp //= $self->_hold($conn, $server, sub { $self->_answer($req, $_[0]) })
+	    or return;
 	_send($conn, $resp, $req->{method} eq 'HEAD');
 }
 
