@@ -116,6 +116,15 @@ sub _read_mode {
 	return $mode;
 }
 
+# A random (version 4) UUID, as AWS request ids and Wazo tokens look.
+sub uuid {
+	my @b = map { int rand 256 } 1 .. 16;
+	$b[6] = ($b[6] & 0x0f) | 0x40;
+	$b[8] = ($b[8] & 0x3f) | 0x80;
+	return sprintf('%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-'
+	    . '%02x%02x%02x%02x%02x%02x', @b);
+}
+
 # Each fake may refuse connections outright (FakeWazo's 'down').
 sub _drop_connection { 0 }
 

@@ -416,13 +416,7 @@ sub _send {
 my %REASON = (200 => 'OK', 400 => 'Bad Request', 403 => 'Forbidden',
     404 => 'Not Found', 500 => 'Internal Server Error');
 
-sub _request_id {
-	my @b = map { int rand 256 } 1 .. 16;
-	$b[6] = ($b[6] & 0x0f) | 0x40;
-	$b[8] = ($b[8] & 0x3f) | 0x80;
-	return sprintf('%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-'
-	    . '%02x%02x%02x%02x%02x%02x', @b);
-}
+sub _request_id { FakeHTTP::uuid() }
 
 sub _error {
 	my ($status, $code, $message, $uri) = @_;

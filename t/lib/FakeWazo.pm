@@ -328,13 +328,7 @@ sub _send {
 	close $conn;
 }
 
-sub _uuid {
-	my @b = map { int rand 256 } 1 .. 16;
-	$b[6] = ($b[6] & 0x0f) | 0x40;
-	$b[8] = ($b[8] & 0x3f) | 0x80;
-	return sprintf('%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-'
-	    . '%02x%02x%02x%02x%02x%02x', @b);
-}
+sub _uuid { FakeHTTP::uuid() }
 
 sub _json_resp {
 	my ($status, $data, @headers) = @_;
